@@ -1,0 +1,84 @@
+/**
+ * A TypeScript client for the QFieldCloud API, the cloud service that syncs
+ * QGIS projects to QField. It runs wherever `fetch` does (Deno, Deno Deploy,
+ * Node >= 20, Bun) and has no dependencies.
+ *
+ * Every call of the official Python SDK is here in camelCase, plus what its
+ * users keep writing by hand: waiting for a job, following pages, retrying
+ * safely, and parallel, resumable, verified file transfers.
+ *
+ * @example Package a project and wait for it
+ * ```ts
+ * import { Client } from "@qfieldcloud/sdk";
+ *
+ * // url and token fall back to QFIELDCLOUD_URL and QFIELDCLOUD_TOKEN.
+ * const client = new Client({ url: "https://app.qfield.cloud/api/v1/" });
+ * await client.login("surveyor", Deno.env.get("QFIELDCLOUD_PASSWORD")!);
+ * const [project] = await client.listProjects({ name: "survey-2026" });
+ * const job = await client.jobTrigger(project.id, "package");
+ * await client.waitForJob(job.id, { timeoutMs: 15 * 60_000 });
+ * ```
+ *
+ * @module
+ */
+export {
+  type AddOrganizationMemberOptions,
+  Client,
+  type ClientOptions,
+  type CreateProjectOptions,
+  type IterateOptions,
+  type JobTriggerOptions,
+  type ListJobsOptions,
+  type ListProjectsOptions,
+  type PaginationOption,
+  type PatchOrganizationMemberOptions,
+  type PatchProjectOptions,
+  type WaitForJobOptions,
+} from "./src/client.ts";
+export {
+  QfcException,
+  QfcJobFailedException,
+  QfcRequestException,
+  type QfcRequestExceptionInit,
+  QfcTimeoutException,
+} from "./src/errors.ts";
+export {
+  AUTO_PAGE_SIZE,
+  type FetchLike,
+  type HttpMethod,
+  type QueryValue,
+  RequestCore,
+  type RequestCoreOptions,
+  type RequestOptions,
+  type RetryOptions,
+} from "./src/http.ts";
+export { DEFAULT_PAGINATION_LIMIT, Pagination, type PaginationOptions } from "./src/pagination.ts";
+export {
+  type AuthProvider,
+  type Collaborator,
+  type Delta,
+  FileTransferStatus,
+  FileTransferType,
+  type FileVersion,
+  type Job,
+  JobStatus,
+  JobTypes,
+  type LatestPackage,
+  type LayerInfo,
+  type LoginResponse,
+  type LogoutResponse,
+  type OrganizationMember,
+  OrganizationMemberRole,
+  type PackageFile,
+  type Project,
+  ProjectCollaboratorRole,
+  type ProjectSeed,
+  type RemoteFile,
+  type ServerInfo,
+  type ServerStatus,
+  type Team,
+  type TeamMember,
+} from "./src/types.ts";
+export { VERSION } from "./src/version.ts";
+export { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "./src/transfer/etag.ts";
+// --- file transfers ---

@@ -1,0 +1,85 @@
+/**
+ * Getting a password without it ever touching argv, shell history or the
+ * screen: a no-echo prompt on a terminal, or `--password-stdin`.
+ *
+ * @module
+ */
+
+import { writeAllSync } from "./io.ts";
+import type { CliIo } from "./io.ts";
+import { CliUsageError } from "./errors.ts";
+
+/** Where {@linkcode resolvePassword} may find a password, in order of preference. */
+export interface PasswordSources {
+  /** The password given as an argument or option (least safe, but what the Python CLI takes). */
+  given?: string;
+  /** `--password-stdin`: read the first line of standard input. */
+  fromStdin?: boolean;
+  /** Name of the account, shown in the prompt. */
+  username: string;
+}
+
+/**
+ * Finds the password: the given value, else the first line of stdin with
+ * `--password-stdin`, else a no-echo prompt when stdin is a terminal.
+ * Throws a usage error when none of these is possible.
+ *
+ * @example
+ * ```ts
+ * import { resolvePassword } from "./prompt.ts";
+ * import { denoIo } from "./io.ts";
+ * const password = await resolvePassword(denoIo(), { username: "ada", given: "secret" });
+ * ```
+ */
+export async function resolvePassword(io: CliIo, sources: PasswordSources): Promise<string> {
+  if (sources.fromStdin) {
+    const text = await io.readStdin();
+    const password = text.split(/\r?\n/, 1)[0] ?? "";
+    if (!password) throw new CliUsageError("No password on standard input (--password-stdin)");
+    return password;
+  }
+  if (sources.given !== undefined && sources.given !== "") return sources.given;
+  if (io.stdinIsTerminal) {
+    const password = await io.readSecret(`Password for "${sources.username}": `);
+    if (!password) throw new CliUsageError("No password entered");
+    return password;
+  }
+  throw new CliUsageError(
+    `No password for "${sources.username}": pass --password-stdin, set QFIELDCLOUD_PASSWORD or run in a terminal to be prompted`,
+  );
+}
+
+/**
+ * Prompts on stderr and reads one line from the terminal in raw mode, so that
+ * the typed characters are not echoed. Backspace edits; Ctrl-C aborts.
+ *
+ * @example
+ * ```ts ignore
+ * import { readSecretFromTerminal } from "./prompt.ts";
+ * const secret = await readSecretFromTerminal("Password: ");
+ * ```
+ */
+export async function readSecretFromTerminal(prompt: string): Promise<string> {
+  writeAllSync(Deno.stderr, prompt);
+  Deno.stdin.setRaw(true);
+  const chars: string[] = [];
+  const buffer = new Uint8Array(64);
+  const decoder = new TextDecoder();
+  try {
+    reading: while (true) {
+      const n = await Deno.stdin.read(buffer);
+      if (n === null) break;
+      for (const char of decoder.decode(buffer.subarray(0, n), { stream: true })) {
+        if (char === "\r" || char === "\n") break reading;
+        if (char === "\u0003") throw new Deno.errors.Interrupted("Interrupted");
+        if (char === "\u0004" && chars.length === 0) break reading;
+        if (char === "\u007f" || char === "\b") chars.pop();
+        else if (char >= " ") chars.push(char);
+      }
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    writeAllSync(Deno.stderr, "\n");
+  }
+  return chars.join("");
+}

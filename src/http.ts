@@ -1,0 +1,383 @@
+/**
+ * The one request core every call goes through: URL building and
+ * percent-encoding, authentication, timeouts, retries with backoff, error
+ * mapping and pagination. The client's resource methods and the file-transfer
+ * engine are thin layers on top of it.
+ *
+ * @module
+ */
+import { QfcException, QfcRequestException } from "./errors.ts";
+import { DEFAULT_PAGINATION_LIMIT, type Pagination } from "./pagination.ts";
+import { VERSION } from "./version.ts";
+import { delay } from "./delay.ts";
+
+/** A `fetch`-compatible function; inject one to add TLS options, logging or a test double. */
+export type FetchLike = (input: Request | URL | string, init?: RequestInit) => Promise<Response>;
+
+/** A value of a query parameter or form field; `null` and `undefined` are left out. */
+export type QueryValue = string | number | boolean | null | undefined;
+
+/** HTTP methods the API uses. */
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** How failed idempotent requests are retried. */
+export interface RetryOptions {
+  /** Tries in total, the first included; 1 turns retries off. Default 4. */
+  attempts?: number;
+  /** Delay before the first retry, doubled for each further one (with jitter). Default 250 ms. */
+  baseDelayMs?: number;
+  /** Longest backoff delay. Default 8000 ms. A `Retry-After` up to 60 s is honoured as given. */
+  maxDelayMs?: number;
+}
+
+/** Options of {@linkcode RequestCore}. */
+export interface RequestCoreOptions {
+  /** Base URL of the API, such as `https://app.qfield.cloud/api/v1/` (the trailing slash is optional). */
+  url: string;
+  /** API token sent as `Authorization: Token <token>`. */
+  token?: string;
+  /** The `fetch` to use; the global one by default. */
+  fetch?: FetchLike;
+  /** Appended to the `sdk|ts|<version>` User-Agent, e.g. `my-tool/1.2`. */
+  userAgent?: string;
+  /** Time allowed until response headers arrive, per try. Default 60 000 ms; 0 for none. */
+  timeoutMs?: number;
+  /** Retry policy for idempotent requests. */
+  retry?: RetryOptions;
+  /** Aborts every request of this core. */
+  signal?: AbortSignal;
+}
+
+/** One request for {@linkcode RequestCore.request}. */
+export interface RequestOptions {
+  /** HTTP method; GET by default. */
+  method?: HttpMethod;
+  /**
+   * Path segments below the base URL, such as `["files", projectId, "DCIM/a b.jpg"]`. Every
+   * `/`-separated piece is percent-encoded and a trailing slash is added, as the server needs.
+   */
+  path: readonly string[];
+  /** Query parameters, in order. Booleans are sent as `1`/`0`. */
+  query?: Record<string, QueryValue>;
+  /** A form-encoded body. Booleans are sent as `1`/`0`. */
+  form?: Record<string, QueryValue>;
+  /** A JSON body. */
+  json?: unknown;
+  /** A body factory, called again for each try so that streams can be rebuilt. */
+  body?: () => BodyInit | Promise<BodyInit>;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Sends the token (when there is one). Default true. */
+  auth?: boolean;
+  /** Whether to retry; by default only GET, HEAD, PUT and DELETE are. */
+  retry?: boolean;
+  /** Overrides the core's timeout until response headers; 0 for none. */
+  timeoutMs?: number;
+  /** Aborts this request. */
+  signal?: AbortSignal;
+  /** Statuses of 300 and above to return instead of throwing, such as 304. */
+  acceptStatuses?: readonly number[];
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+const IDEMPOTENT = new Set<HttpMethod>(["GET", "HEAD", "PUT", "DELETE"]);
+const MAX_RETRY_AFTER_MS = 60_000;
+/** Page size used when a list call follows pages by itself. */
+export const AUTO_PAGE_SIZE = 100;
+
+/**
+ * Sends requests to one QFieldCloud server with one token.
+ *
+ * @example Read a project through the core
+ * ```ts
+ * import { RequestCore } from "./http.ts";
+ * const core = new RequestCore({ url: "https://app.qfield.cloud/api/v1/", token: "…" });
+ * const project = await core.json({ path: ["projects", "5f0c…"] });
+ * ```
+ */
+export class RequestCore {
+  /** Base URL, always ending in `/`. */
+  readonly baseUrl: string;
+  /** The token sent with requests; `undefined` for anonymous calls. */
+  token: string | undefined;
+  #fetch: FetchLike;
+  #userAgent: string;
+  #timeoutMs: number;
+  #retry: Required<RetryOptions>;
+  #signal?: AbortSignal;
+
+  /** Creates a core; an unusable URL is a {@linkcode QfcException} that names it. */
+  constructor(options: RequestCoreOptions) {
+    this.baseUrl = normalizeBaseUrl(options.url);
+    this.token = options.token || undefined;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#userAgent = `sdk|ts|${VERSION}` + (options.userAgent ? ` ${options.userAgent}` : "");
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#retry = {
+      attempts: Math.max(1, options.retry?.attempts ?? 4),
+      baseDelayMs: options.retry?.baseDelayMs ?? 250,
+      maxDelayMs: options.retry?.maxDelayMs ?? 8_000,
+    };
+    this.#signal = options.signal;
+  }
+
+  /** Builds the URL of a path below the base URL, each piece percent-encoded, with the trailing slash. */
+  buildUrl(path: readonly string[], query?: Record<string, QueryValue>): URL {
+    const pieces = path.flatMap((segment) => segment.split("/")).filter((p) => p !== "");
+    const url = new URL(this.baseUrl + pieces.map(encodeURIComponent).join("/") + "/");
+    for (const [key, value] of Object.entries(query ?? {})) {
+      const text = toParam(value);
+      if (text !== undefined) url.searchParams.append(key, text);
+    }
+    return url;
+  }
+
+  /**
+   * Sends a request and returns the response, whose body the caller must read or cancel.
+   * A status of 300 or more (not in `acceptStatuses`) becomes a {@linkcode QfcRequestException};
+   * idempotent requests are retried on network errors, 429, 500, 502, 503 and 504.
+   */
+  async request(options: RequestOptions): Promise<Response> {
+    const method = options.method ?? "GET";
+    const url = this.buildUrl(options.path, options.query);
+    const retries = options.retry ?? IDEMPOTENT.has(method);
+    const attempts = retries ? this.#retry.attempts : 1;
+    for (let attempt = 1;; attempt++) {
+      let response: Response;
+      try {
+        response = await this.#send(method, url, options);
+      } catch (error) {
+        this.#throwIfAborted(options.signal);
+        if (attempt < attempts) {
+          await delay(this.#backoff(attempt), options.signal, this.#signal);
+          continue;
+        }
+        throw new QfcRequestException({ method, url: url.href, cause: error });
+      }
+      if (response.status < 300 || options.acceptStatuses?.includes(response.status)) {
+        return response;
+      }
+      if (attempt < attempts && RETRY_STATUSES.has(response.status)) {
+        const wait = retryAfterMs(response.headers.get("retry-after")) ?? this.#backoff(attempt);
+        await response.body?.cancel();
+        await delay(wait, options.signal, this.#signal);
+        continue;
+      }
+      throw await errorFromResponse(method, url, response);
+    }
+  }
+
+  /** Sends a request and parses the JSON answer; an empty body gives `undefined`. */
+  async json<T>(options: RequestOptions): Promise<T> {
+    const response = await this.request(options);
+    const text = await response.text();
+    if (text === "") return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new QfcRequestException({
+        method: options.method ?? "GET",
+        url: response.url || this.buildUrl(options.path, options.query).href,
+        status: response.status,
+        serverMessage: `Expected JSON but got: ${oneLine(text)}`,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Lists items. With a non-empty `pagination`, exactly that page; otherwise every item,
+   * following `X-Next-Page` in pages of `pageSize` (0: ask for everything at once, and still
+   * follow `X-Next-Page` if the server pages anyway).
+   */
+  async list<T>(
+    options: RequestOptions,
+    pagination?: Pagination,
+    pageSize: number = AUTO_PAGE_SIZE,
+  ): Promise<T[]> {
+    if (pagination && !pagination.isEmpty) {
+      const limit = pagination.limit ?? DEFAULT_PAGINATION_LIMIT;
+      const response = await this.request(withPage(options, limit, pagination.offset ?? 0));
+      return await readList<T>(response, options);
+    }
+    const items: T[] = [];
+    for await (const page of this.pages<T>(options, pageSize)) items.push(...page);
+    return items;
+  }
+
+  /**
+   * Yields a list page by page, following the server's `X-Next-Page` header; for large
+   * accounts, where holding everything at once is not wanted.
+   */
+  async *pages<T>(
+    options: RequestOptions,
+    pageSize: number = AUTO_PAGE_SIZE,
+  ): AsyncGenerator<T[], void, undefined> {
+    let limit: number | undefined = pageSize > 0 ? pageSize : undefined;
+    let offset = 0;
+    while (true) {
+      const page = limit === undefined ? options : withPage(options, limit, offset);
+      const response = await this.request(page);
+      const next = response.headers.get("x-next-page");
+      yield await readList<T>(response, options);
+      if (!next) return;
+      const nextUrl = new URL(next, this.baseUrl);
+      const nextLimit = Number(nextUrl.searchParams.get("limit"));
+      const nextOffset = Number(nextUrl.searchParams.get("offset") ?? 0);
+      if (!(nextLimit > 0) || !(nextOffset > offset)) {
+        throw new QfcException(`Cannot follow the next page "${next}": it does not move forward`);
+      }
+      limit = nextLimit;
+      offset = nextOffset;
+    }
+  }
+
+  async #send(method: HttpMethod, url: URL, options: RequestOptions): Promise<Response> {
+    const headers = new Headers(options.headers);
+    headers.set("User-Agent", this.#userAgent);
+    if (!headers.has("Accept")) headers.set("Accept", "application/json");
+    if ((options.auth ?? true) && this.token) headers.set("Authorization", `Token ${this.token}`);
+    let body: BodyInit | undefined;
+    if (options.form) {
+      const form = new URLSearchParams();
+      for (const [key, value] of Object.entries(options.form)) {
+        const text = toParam(value);
+        if (text !== undefined) form.append(key, text);
+      }
+      body = form;
+    } else if (options.json !== undefined) {
+      headers.set("Content-Type", "application/json");
+      body = JSON.stringify(options.json);
+    } else if (options.body) {
+      body = await options.body();
+    }
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timeout = new AbortController();
+    const timer = timeoutMs > 0
+      ? setTimeout(
+        () => timeout.abort(new DOMException(`No response within ${timeoutMs} ms`, "TimeoutError")),
+        timeoutMs,
+      )
+      : undefined;
+    const signals = [timeout.signal, options.signal, this.#signal].filter((s) => s !== undefined);
+    try {
+      return await this.#fetch(url, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.any(signals),
+        // GET may follow the server's slash redirects; a write must never be replayed elsewhere.
+        redirect: method === "GET" || method === "HEAD" ? "follow" : "manual",
+        // Needed by fetch for streamed request bodies.
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #throwIfAborted(signal?: AbortSignal): void {
+    signal?.throwIfAborted();
+    this.#signal?.throwIfAborted();
+  }
+
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+}
+
+function normalizeBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new QfcException(
+      `Cannot use the server URL "${url}": it is not an absolute URL such as https://app.qfield.cloud/api/v1/`,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new QfcException(`Cannot use the server URL "${url}": only http and https are supported`);
+  }
+  parsed.search = "";
+  parsed.hash = "";
+  return parsed.href.endsWith("/") ? parsed.href : `${parsed.href}/`;
+}
+
+function toParam(value: QueryValue): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "boolean") return value ? "1" : "0";
+  return String(value);
+}
+
+function withPage(options: RequestOptions, limit: number, offset: number): RequestOptions {
+  return { ...options, query: { ...options.query, limit, offset } };
+}
+
+async function readList<T>(response: Response, options: RequestOptions): Promise<T[]> {
+  const body = await response.json();
+  if (!Array.isArray(body)) {
+    throw new QfcException(
+      `Expected a list from ${options.method ?? "GET"} ${response.url}, got ${
+        oneLine(JSON.stringify(body))
+      }`,
+    );
+  }
+  return body as T[];
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds, capped at a minute. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+async function errorFromResponse(
+  method: string,
+  url: URL,
+  response: Response,
+): Promise<QfcRequestException> {
+  const text = await response.text().catch(() => "");
+  let code: string | undefined;
+  let serverMessage: string | undefined;
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body === "object") {
+      code = typeof body.code === "string" ? body.code : undefined;
+      serverMessage = typeof body.message === "string"
+        ? body.message
+        : typeof body.detail === "string"
+        ? body.detail
+        : undefined;
+    }
+  } catch {
+    serverMessage = text ? summarizeNonJson(text) : undefined;
+  }
+  if (response.status >= 300 && response.status < 400) {
+    const location = response.headers.get("location");
+    serverMessage = `unexpected redirect${location ? ` to ${location}` : ""}`;
+  }
+  return new QfcRequestException({
+    method,
+    url: response.url || url.href,
+    status: response.status,
+    code,
+    serverMessage: serverMessage ?? (response.statusText || undefined),
+  });
+}
+
+/** Turns an HTML error page (a proxy's 502, Django's 404) into one line: its title or first heading. */
+function summarizeNonJson(text: string): string {
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1] ??
+    /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1];
+  const raw = title ?? (/<[a-z!]/i.test(text) ? "an HTML error page" : text);
+  return oneLine(raw.replace(/<[^>]+>/g, " "));
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
