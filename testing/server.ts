@@ -1,0 +1,622 @@
+/**
+ * The test server itself: a `Deno.serve` HTTP server behind a small TCP
+ * front (which lets injected faults drop a connection without any
+ * response), the request log, fault injection and the seeding API.
+ *
+ * @module
+ */
+import { PROXY_500_HTML } from "./proxy_500.ts";
+import { emptyResponse, Router } from "./router.ts";
+import { registerRoutes } from "./routes/mod.ts";
+import { storeProjectFile } from "./routes/files.ts";
+import {
+  isProjectRole,
+  type OrganizationRole,
+  type Project,
+  type ProjectType,
+  ServerState,
+  type User,
+} from "./state.ts";
+import { BlobStorage } from "./storage.ts";
+import { failNextJob, JobRunner } from "./jobs.ts";
+
+/** Options of {@linkcode startTestServer}. */
+export interface TestServerOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  /** Address to listen on (default `127.0.0.1`). */
+  hostname?: string;
+  /** Total time a job takes from pending to finished, in seconds (default 0.2). */
+  jobSeconds?: number;
+  /** Keep file contents in this directory instead of memory. */
+  storageDir?: string;
+  /** People to create. */
+  users?: TestUserInit[];
+  /** Organizations to create (after the users). */
+  organizations?: { name: string; owner: string }[];
+  /** Token lifetime in hours (default 720). */
+  tokenExpirationHours?: number;
+  /** File versions kept per file (default 10). */
+  keepVersions?: number;
+  /** Storage quota per owner in bytes (default unlimited). */
+  storageQuotaBytes?: number;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
+  /** Do not log unexpected handler errors. */
+  quiet?: boolean;
+}
+
+/** A person to create on the test server. */
+export interface TestUserInit {
+  /** Username. */
+  username: string;
+  /** Password. */
+  password: string;
+  /** E-mail address. */
+  email?: string;
+  /** Staff flag. */
+  isStaff?: boolean;
+}
+
+/** A project to create with {@linkcode TestServer.addProject}. */
+export interface TestProjectInit {
+  /** Project name. */
+  name: string;
+  /** Owner username (a person or an organization). */
+  owner: string;
+  /** Description. */
+  description?: string;
+  /** Public flag. */
+  isPublic?: boolean;
+  /** `regular` (default), `template` or `shared_datasets`. */
+  projectType?: string;
+}
+
+/** One logged request. */
+export interface LoggedRequest {
+  /** HTTP method. */
+  method: string;
+  /** URL path as received (percent-encoded). */
+  path: string;
+  /** Query string without `?`. */
+  query: string;
+  /** Request headers. */
+  headers: Headers;
+}
+
+/** A fault for the next matching requests (see {@linkcode TestServer.injectFault}). */
+export interface FaultSpec {
+  /** Only requests with this method (default any). */
+  method?: string;
+  /** Only requests whose path (as received, percent-encoded) matches. */
+  path?: RegExp;
+  /** Answer with this status instead of handling the request. */
+  status?: number;
+  /** Response body (default: the proxy's HTML 500 page for 5xx, else empty). */
+  body?: string;
+  /** Content-Type of `body` (default `text/html` for the HTML page). */
+  contentType?: string;
+  /** Number of matching requests affected (default 1). */
+  times?: number;
+  /** Close the connection without any response. */
+  dropConnection?: boolean;
+  /** Send the headers and this many body bytes of the real response, then abort. */
+  truncateAfterBytes?: number;
+  /** `Retry-After` header of the fault response. */
+  retryAfter?: string;
+}
+
+/** A running test server; `await using` closes it. */
+export interface TestServer extends AsyncDisposable {
+  /** API base URL, e.g. `http://127.0.0.1:8000/api/v1/`. */
+  readonly url: string;
+  /** The server's state, for direct inspection and changes. */
+  readonly state: ServerState;
+  /** Stops the server and its timers and removes the blobs it wrote. */
+  close(): Promise<void>;
+  /** Adds a person. */
+  addUser(user: TestUserInit): void;
+  /** Adds an organization owned by an existing person. */
+  addOrganization(org: { name: string; owner: string }): void;
+  /** Adds a person to an organization (default role `member`). */
+  addOrganizationMember(org: string, username: string, role?: OrganizationRole): void;
+  /** Adds a team (`@org/team`) with optional members. */
+  addTeam(org: string, team: string, members?: string[]): void;
+  /** Adds a project and returns its id. */
+  addProject(project: TestProjectInit): { id: string };
+  /** Adds a collaborator (person or `@org/team`) with a role. */
+  addCollaborator(projectId: string, username: string, role: string): void;
+  /** Stores a file as an upload by the project owner would, without HTTP. */
+  putFile(projectId: string, name: string, content: Uint8Array | string): Promise<void>;
+  /** Creates a valid token without HTTP (client type from the User-Agent). */
+  createToken(username: string, userAgent?: string): string;
+  /**
+   * Makes the next job of a project fail with this message as its feedback
+   * (see `failNextJob` of `jobs.ts`).
+   */
+  failNextJob(projectId: string, message: string): void;
+  /** Every request received, oldest first. */
+  readonly requests: LoggedRequest[];
+  /** Empties {@linkcode TestServer.requests}. */
+  clearRequests(): void;
+  /** Makes the next `times` (default 1) matching requests fail. */
+  injectFault(fault: FaultSpec): void;
+}
+
+interface ActiveFault {
+  spec: FaultSpec;
+  remaining: number;
+}
+
+/** A pending truncation of the next response on a connection. */
+interface Truncation {
+  /** Body bytes still to pass. */
+  remaining: number;
+  /** Response head bytes seen so far (until the blank line). */
+  head: Uint8Array;
+  /** Whether the head has passed. */
+  inBody: boolean;
+}
+
+interface ConnPair {
+  client: Deno.Conn;
+  upstream: Deno.Conn;
+  closed: boolean;
+  truncate?: Truncation;
+  /** Requests being answered on this connection. */
+  active: number;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Asks the HTTP server to close the connection after this response. */
+function closeAfter(response: Response): void {
+  try {
+    response.headers.set("connection", "close");
+  } catch {
+    // immutable headers: the connection stays open
+  }
+}
+
+const CRLFCRLF = new Uint8Array([13, 10, 13, 10]);
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.byteLength <= haystack.byteLength; i++) {
+    for (let j = 0; j < needle.byteLength; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+class TestServerImpl implements TestServer {
+  readonly state: ServerState;
+  readonly requests: LoggedRequest[] = [];
+  readonly router: Router;
+  #faults: ActiveFault[] = [];
+  #url = "";
+  #inner: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #listener: Deno.Listener | undefined;
+  #pairs = new Map<number, ConnPair>();
+  #connTasks = new Set<Promise<void>>();
+  #acceptTask: Promise<void> | undefined;
+  #runner: JobRunner;
+  #tls: boolean;
+  #closed = false;
+
+  constructor(options: TestServerOptions) {
+    this.state = new ServerState({
+      tokenExpirationHours: options.tokenExpirationHours,
+      keepVersions: options.keepVersions,
+      storageQuotaBytes: options.storageQuotaBytes,
+      jobSeconds: options.jobSeconds,
+      storage: new BlobStorage({ dir: options.storageDir }),
+    });
+    this.router = new Router(this.state, { quiet: options.quiet });
+    registerRoutes(this.router, this.state);
+    this.#runner = new JobRunner(this.state, { jobSeconds: this.state.jobSeconds });
+    this.#tls = options.tls !== undefined;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(options: TestServerOptions): Promise<void> {
+    const hostname = options.hostname ?? "127.0.0.1";
+    this.#inner = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen() {},
+    }, (request, info) => this.#handle(request, info));
+    try {
+      this.#listener = options.tls
+        ? Deno.listenTls({
+          hostname,
+          port: options.port ?? 0,
+          cert: options.tls.cert,
+          key: options.tls.key,
+        })
+        : Deno.listen({ hostname, port: options.port ?? 0 });
+    } catch (e) {
+      await this.#inner.shutdown();
+      throw e;
+    }
+    const addr = this.#listener.addr as Deno.NetAddr;
+    const host = hostname === "0.0.0.0"
+      ? "127.0.0.1"
+      : hostname.includes(":")
+      ? `[${hostname}]`
+      : hostname;
+    this.#url = `${this.#tls ? "https" : "http"}://${host}:${addr.port}/api/v1/`;
+    this.#acceptTask = this.#accept();
+    this.#runner.start();
+  }
+
+  async #accept(): Promise<void> {
+    const listener = this.#listener!;
+    const innerPort = this.#inner!.addr.port;
+    while (true) {
+      let client: Deno.Conn;
+      try {
+        client = await listener.accept();
+      } catch {
+        return; // listener closed
+      }
+      const task = this.#pipe(client, innerPort);
+      this.#connTasks.add(task);
+      task.finally(() => this.#connTasks.delete(task));
+    }
+  }
+
+  async #pipe(client: Deno.Conn, innerPort: number): Promise<void> {
+    let upstream: Deno.Conn;
+    try {
+      upstream = await Deno.connect({ hostname: "127.0.0.1", port: innerPort });
+    } catch {
+      closeQuietly(client);
+      return;
+    }
+    const key = (upstream.localAddr as Deno.NetAddr).port;
+    const pair: ConnPair = { client, upstream, closed: false, active: 0 };
+    this.#pairs.set(key, pair);
+    try {
+      await Promise.allSettled([
+        client.readable.pipeTo(upstream.writable),
+        this.#pipeDown(pair),
+      ]);
+    } finally {
+      this.#pairs.delete(key);
+      this.#closePair(pair);
+    }
+  }
+
+  /** Copies the server's bytes to the client, applying a pending truncation. */
+  async #pipeDown(pair: ConnPair): Promise<void> {
+    const reader = pair.upstream.readable.getReader();
+    const writer = pair.client.writable.getWriter();
+    try {
+      while (true) {
+        const r = await reader.read();
+        if (r.done) break;
+        const t = pair.truncate;
+        if (!t) {
+          await writer.write(r.value);
+          continue;
+        }
+        let chunk = r.value;
+        let keep = chunk.byteLength;
+        if (!t.inBody) {
+          const head = new Uint8Array(t.head.byteLength + chunk.byteLength);
+          head.set(t.head);
+          head.set(chunk, t.head.byteLength);
+          const end = indexOfBytes(head, CRLFCRLF);
+          if (end === -1) {
+            t.head = head;
+            await writer.write(chunk);
+            continue;
+          }
+          t.inBody = true;
+          const bodyStart = end + 4 - t.head.byteLength;
+          keep = bodyStart + Math.min(t.remaining, chunk.byteLength - bodyStart);
+          t.remaining -= keep - bodyStart;
+        } else {
+          keep = Math.min(t.remaining, chunk.byteLength);
+          t.remaining -= keep;
+        }
+        chunk = chunk.subarray(0, keep);
+        if (chunk.byteLength > 0) await writer.write(chunk);
+        if (t.remaining <= 0) {
+          this.#closePair(pair);
+          return;
+        }
+      }
+      await writer.close();
+    } catch {
+      // the connection went away
+    } finally {
+      reader.releaseLock();
+      writer.releaseLock();
+    }
+  }
+
+  #closePair(pair: ConnPair): void {
+    if (pair.closed) return;
+    pair.closed = true;
+    closeQuietly(pair.client);
+    closeQuietly(pair.upstream);
+  }
+
+  #clientAddress(info: Deno.ServeHandlerInfo<Deno.NetAddr>): string {
+    const pair = this.#pairs.get(info.remoteAddr.port);
+    const addr = pair?.client.remoteAddr as Deno.NetAddr | undefined;
+    return addr?.hostname ?? info.remoteAddr.hostname;
+  }
+
+  async #handle(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
+    const pair = this.#pairs.get(info.remoteAddr.port);
+    if (pair) {
+      pair.active++;
+      info.completed.finally(() => pair.active--).catch(() => {});
+    }
+    const response = await this.#respond(request, info);
+    if (pair?.truncate) closeAfter(response);
+    // A dropped pooled connection is retried by fetch clients (Deno's among
+    // them) without telling the caller; while a drop is pending, no
+    // connection is reused, so the drop reaches the client.
+    if (this.#faults.some((f) => f.spec.dropConnection)) closeAfter(response);
+    return response;
+  }
+
+  async #respond(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<Response> {
+    const url = new URL(request.url);
+    this.requests.push({
+      method: request.method,
+      path: url.pathname,
+      query: url.search.slice(1),
+      headers: new Headers(request.headers),
+    });
+    const fault = this.#takeFault(request.method, url.pathname);
+    if (fault?.truncateAfterBytes !== undefined) {
+      const pair = this.#pairs.get(info.remoteAddr.port);
+      if (pair) {
+        pair.truncate = {
+          remaining: fault.truncateAfterBytes,
+          head: new Uint8Array(),
+          inBody: false,
+        };
+      }
+    }
+    if (fault?.dropConnection) {
+      const pair = this.#pairs.get(info.remoteAddr.port);
+      if (pair) this.#closePair(pair);
+      return emptyResponse(500);
+    }
+    if (fault && fault.status !== undefined) {
+      if (request.body) await request.body.pipeTo(new WritableStream()).catch(() => {});
+      const headers: Record<string, string> = {};
+      let body = fault.body;
+      if (body === undefined && fault.status >= 500) {
+        body = PROXY_500_HTML;
+        headers["content-type"] = fault.contentType ?? "text/html";
+      } else if (body !== undefined && fault.contentType) {
+        headers["content-type"] = fault.contentType;
+      }
+      if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
+      const response = new Response(body ?? null, { status: fault.status, headers });
+      return response;
+    }
+    const response = await this.router.handle(request, {
+      remoteAddr: this.#clientAddress(info),
+      scheme: this.#tls ? "https" : "http",
+    });
+    return response;
+  }
+
+  #takeFault(method: string, path: string): FaultSpec | undefined {
+    for (const f of this.#faults) {
+      if (f.remaining <= 0) continue;
+      if (f.spec.method && f.spec.method.toUpperCase() !== method) continue;
+      if (f.spec.path) {
+        f.spec.path.lastIndex = 0;
+        if (!f.spec.path.test(path)) continue;
+      }
+      f.remaining--;
+      this.#faults = this.#faults.filter((x) => x.remaining > 0);
+      return f.spec;
+    }
+    return undefined;
+  }
+
+  injectFault(fault: FaultSpec): void {
+    if (
+      fault.status === undefined && !fault.dropConnection && fault.truncateAfterBytes === undefined
+    ) {
+      throw new TypeError("A fault needs a status, dropConnection or truncateAfterBytes");
+    }
+    const times = fault.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) {
+      throw new RangeError(`Fault times must be a positive integer, got "${fault.times}"`);
+    }
+    this.#faults.push({ spec: fault, remaining: times });
+    if (fault.dropConnection) {
+      // Idle keep-alive connections would be reused, and a drop on a reused
+      // connection is retried silently by fetch: close them now.
+      for (const pair of this.#pairs.values()) if (pair.active === 0) this.#closePair(pair);
+    }
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  #user(username: string): User {
+    const user = this.state.findUser(username);
+    if (!user) throw new RangeError(`User "${username}" does not exist`);
+    return user;
+  }
+
+  #organization(name: string): User {
+    const org = this.state.findOrganization(name);
+    if (!org) throw new RangeError(`Organization "${name}" does not exist`);
+    return org;
+  }
+
+  #project(id: string): Project {
+    const project = this.state.findProject(id);
+    if (!project) throw new RangeError(`Project "${id}" does not exist`);
+    return project;
+  }
+
+  addUser(user: TestUserInit): void {
+    this.state.addUser(user);
+  }
+
+  addOrganization(org: { name: string; owner: string }): void {
+    this.state.addOrganization(org.name, this.#user(org.owner));
+  }
+
+  addOrganizationMember(org: string, username: string, role: OrganizationRole = "member"): void {
+    if (role !== "admin" && role !== "member") {
+      throw new RangeError(`Organization role must be "admin" or "member", got "${role}"`);
+    }
+    const organization = this.#organization(org);
+    const member = this.#user(username);
+    if (member.type !== "person") throw new RangeError(`User "${username}" is not a person`);
+    if (organization.owner === member) {
+      throw new RangeError(`User "${username}" owns organization "${org}"`);
+    }
+    const existing = this.state.findMember(organization, member);
+    const now = this.state.now();
+    if (existing) {
+      existing.role = role;
+      existing.updatedAt = now;
+      return;
+    }
+    this.state.organizationMembers.push({
+      organization,
+      member,
+      role,
+      isPublic: false,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  addTeam(org: string, team: string, members: string[] = []): void {
+    const organization = this.#organization(org);
+    const teamUser = this.state.findTeam(organization, team) ??
+      this.state.addTeam(organization, team);
+    for (const name of members) {
+      const member = this.#user(name);
+      if (!this.state.findTeamMember(teamUser, member)) {
+        this.state.teamMembers.push({ team: teamUser, member });
+      }
+    }
+  }
+
+  addProject(project: TestProjectInit): Project {
+    const owner = this.#user(project.owner);
+    if (owner.type === "team") throw new RangeError(`A team cannot own project "${project.name}"`);
+    const type = project.projectType ?? "regular";
+    if (!["regular", "template", "shared_datasets"].includes(type)) {
+      throw new RangeError(`Unknown project type "${type}"`);
+    }
+    return this.state.addProject({
+      name: project.name,
+      owner,
+      description: project.description,
+      isPublic: project.isPublic,
+      projectType: type as ProjectType,
+    });
+  }
+
+  addCollaborator(projectId: string, username: string, role: string): void {
+    const project = this.#project(projectId);
+    const collaborator = this.#user(username);
+    if (!isProjectRole(role)) throw new RangeError(`Unknown project role "${role}"`);
+    const now = this.state.now();
+    const existing = this.state.findCollaborator(project, collaborator);
+    if (existing) {
+      existing.role = role;
+      existing.updatedAt = now;
+      return;
+    }
+    this.state.collaborators.push({
+      project,
+      collaborator,
+      role,
+      createdBy: null,
+      updatedBy: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  async putFile(projectId: string, name: string, content: Uint8Array | string): Promise<void> {
+    const project = this.#project(projectId);
+    const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+    const uploader = project.owner.type === "organization" ? project.owner.owner! : project.owner;
+    await storeProjectFile(this.state, project, name, bytes, uploader);
+  }
+
+  failNextJob(projectId: string, message: string): void {
+    this.#project(projectId);
+    failNextJob(this.state, projectId, message);
+  }
+
+  createToken(username: string, userAgent = ""): string {
+    return this.state.createToken(this.#user(username), userAgent).key;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#runner.stop();
+    try {
+      this.#listener?.close();
+    } catch {
+      // already closed
+    }
+    await this.#acceptTask;
+    for (const pair of this.#pairs.values()) this.#closePair(pair);
+    await Promise.allSettled([...this.#connTasks]);
+    await this.#inner?.shutdown();
+    await this.state.storage.close();
+  }
+}
+
+/**
+ * Starts an in-memory QFieldCloud server on 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * import { startTestServer } from "./server.ts";
+ * await using server = await startTestServer({ users: [{ username: "alice", password: "pw" }] });
+ * const res = await fetch(`${server.url}status/`);
+ * console.log(await res.json());
+ * ```
+ */
+export async function startTestServer(
+  options: TestServerOptions = {},
+): Promise<TestServer> {
+  const server = new TestServerImpl(options);
+  for (const u of options.users ?? []) server.addUser(u);
+  for (const o of options.organizations ?? []) server.addOrganization(o);
+  await server.start(options);
+  return server;
+}
