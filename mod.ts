@@ -82,3 +82,41 @@ export {
 export { VERSION } from "./src/version.ts";
 export { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "./src/transfer/etag.ts";
 // --- file transfers ---
+export {
+  deleteFile,
+  deleteFiles,
+  downloadFile,
+  downloadFiles,
+  downloadProject,
+  fnmatch,
+  isIgnoredLocalName,
+  packageDownload,
+  remoteNameProblem,
+  resolveLocalPath,
+  uploadFile,
+  uploadFiles,
+  walkLocalFiles,
+} from "./src/transfer/mod.ts";
+export type {
+  DeleteFileOptions,
+  DeleteFilesOptions,
+  DownloadableFile,
+  DownloadFileOptions,
+  DownloadFilesOptions,
+  DownloadListedFilesOptions,
+  LocalFile,
+  TransferOperation,
+  TransferOptions,
+  TransferProgressEvent,
+  TransferResult,
+  TransferRetryOptions,
+  UploadFileOptions,
+  UploadFilesOptions,
+} from "./src/transfer/mod.ts";
+// --- users, subscriptions and XLSForm seeds ---
+export type {
+  CreatedUser,
+  CreateUserOptions,
+  CurrentSubscription,
+  SubscriptionStatus,
+} from "./src/types.ts";

@@ -3,16 +3,19 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { delay } from "./delay.ts";
 import { readEnv } from "./env.ts";
 import { QfcException, QfcJobFailedException, QfcTimeoutException } from "./errors.ts";
-import type { FetchLike, RequestOptions, RetryOptions } from "./http.ts";
+import type { RequestCoreOptions, RequestOptions } from "./http.ts";
 import { RequestCore } from "./http.ts";
 import type { Pagination } from "./pagination.ts";
 import type {
   Collaborator,
+  CreatedUser,
+  CreateUserOptions,
+  CurrentSubscription,
   Delta,
   Job,
   JobTypes,
@@ -31,23 +34,26 @@ import type {
   TeamMember,
 } from "./types.ts";
 import { JobStatus } from "./types.ts";
+import * as transfer from "./transfer/mod.ts";
+import type {
+  DeleteFileOptions,
+  DeleteFilesOptions,
+  DownloadableFile,
+  DownloadFileOptions,
+  DownloadFilesOptions,
+  DownloadListedFilesOptions,
+  TransferResult,
+  UploadFileOptions,
+  UploadFilesOptions,
+} from "./transfer/mod.ts";
 
-/** Options of {@linkcode Client}. */
-export interface ClientOptions {
+/**
+ * Options of {@linkcode Client}: those of the request core, with `url` and `token` falling back
+ * to the `QFIELDCLOUD_URL` and `QFIELDCLOUD_TOKEN` environment variables.
+ */
+export interface ClientOptions extends Omit<RequestCoreOptions, "url"> {
   /** Base URL of the API; defaults to the `QFIELDCLOUD_URL` environment variable. */
   url?: string;
-  /** API token; defaults to the `QFIELDCLOUD_TOKEN` environment variable. */
-  token?: string;
-  /** The `fetch` to use, e.g. one with custom TLS settings; the global one by default. */
-  fetch?: FetchLike;
-  /** Appended to the `sdk|ts|<version>` User-Agent, e.g. `nightly-export/1.0`. */
-  userAgent?: string;
-  /** Time allowed until response headers arrive, per try. Default 60 000 ms; 0 for none. */
-  timeoutMs?: number;
-  /** Retry policy for idempotent requests (GET, HEAD, PUT, DELETE). */
-  retry?: RetryOptions;
-  /** Aborts every request of this client. */
-  signal?: AbortSignal;
 }
 
 /** A page request for list calls: without one, every item is returned. */
@@ -94,6 +100,8 @@ export interface PatchProjectOptions {
   description?: string;
   /** Make the project public (`true`) or private (`false`). */
   isPublic?: boolean;
+  /** New type: `regular`, `template` or `shared_datasets`. */
+  projectType?: "regular" | "template" | "shared_datasets";
 }
 
 /** Options of {@linkcode Client.listJobs}. */
@@ -172,13 +180,9 @@ export class Client {
       );
     }
     this.core = new RequestCore({
+      ...options,
       url,
       token: options.token ?? readEnv("QFIELDCLOUD_TOKEN"),
-      fetch: options.fetch,
-      userAgent: options.userAgent,
-      timeoutMs: options.timeoutMs,
-      retry: options.retry,
-      signal: options.signal,
     });
   }
 
@@ -342,6 +346,7 @@ export class Client {
         owner: options.owner,
         description: options.description,
         is_public: options.isPublic,
+        project_type: options.projectType,
       },
     });
   }
@@ -840,6 +845,312 @@ export class Client {
   }
 
   // --- file transfers (src/transfer) ---
+
+  /**
+   * Uploads the files of a local folder to a project, `concurrency` at a time (default 8).
+   * Hidden names, `~` backups and GeoPackage `-wal`/`-shm` sidecars are left out; files whose
+   * etag equals the remote one are skipped (unless `force`); QGIS project files go last; names
+   * the server would reject fail before anything is sent. A 402 `over_quota` stops everything
+   * and is thrown. Returns one result per file: `SUCCESS`, `SKIPPED` (with the reason) or
+   * `FAILED` (with the error), or `PENDING` in a dry run.
+   *
+   * @example Upload a project folder
+   * ```ts
+   * const results = await client.uploadFiles(projectId, "./survey", {
+   *   filter: ["*.gpkg", "*.qgz", "DCIM/*"],
+   *   onProgress: (e) => e.type === "file-end" && console.log(e.name, e.result?.status),
+   * });
+   * ```
+   */
+  uploadFiles(
+    projectId: string,
+    localDir: string,
+    options?: UploadFilesOptions,
+  ): Promise<TransferResult[]> {
+    return transfer.uploadFiles(this.core, projectId, localDir, options);
+  }
+
+  /**
+   * Uploads one local file under `remoteName` (`/`-separated), streamed from disk; with
+   * `type: "package"` and a `jobId`, as a file of a package job. Throws on failure.
+   *
+   * @example
+   * ```ts
+   * await client.uploadFile(projectId, "./photo.jpg", "DCIM/photo.jpg");
+   * ```
+   */
+  uploadFile(
+    projectId: string,
+    localPath: string,
+    remoteName: string,
+    options?: UploadFileOptions,
+  ): Promise<TransferResult> {
+    return transfer.uploadFile(this.core, projectId, localPath, remoteName, options);
+  }
+
+  /**
+   * Downloads a project's files into `localDir` (one listing request, then the files in
+   * parallel). A file whose local etag equals the listed one is skipped without a request;
+   * bytes go to a temporary file, are checked against the listed etag and size, and only then
+   * replace the local file; an interrupted download resumes on the next run. Listed names that
+   * would escape `localDir` are refused and reported.
+   *
+   * @example Mirror the photos of a project
+   * ```ts
+   * const results = await client.downloadProject(projectId, "./mirror", { filter: "DCIM/*" });
+   * const failed = results.filter((r) => r.status === "FAILED");
+   * ```
+   */
+  downloadProject(
+    projectId: string,
+    localDir: string,
+    options?: DownloadFilesOptions,
+  ): Promise<TransferResult[]> {
+    return transfer.downloadProject(this.core, projectId, localDir, options);
+  }
+
+  /**
+   * Downloads already-listed files (from {@linkcode Client.listRemoteFiles}, or package files
+   * with `type: "package"`) into `localDir`, with the same checks as
+   * {@linkcode Client.downloadProject}.
+   *
+   * @example Download only the small files
+   * ```ts
+   * const files = await client.listRemoteFiles(projectId);
+   * await client.downloadFiles(projectId, files.filter((f) => f.size < 1_000_000), "./small");
+   * ```
+   */
+  downloadFiles(
+    projectId: string,
+    files: readonly DownloadableFile[],
+    localDir: string,
+    options?: DownloadListedFilesOptions,
+  ): Promise<TransferResult[]> {
+    return transfer.downloadFiles(this.core, projectId, files, localDir, options);
+  }
+
+  /**
+   * Downloads one file to `localPath`, the latest version or `version`. With `etag`, an
+   * up-to-date local file is left alone without a request; otherwise its etag is sent as
+   * `If-None-Match` and a 304 leaves it untouched. Throws on failure.
+   *
+   * @example Download an older version of a file
+   * ```ts
+   * const [file] = await client.listRemoteFiles(projectId);
+   * const oldest = file.versions!.at(-1)!;
+   * await client.downloadFile(projectId, file.name, "./old.gpkg", {
+   *   version: oldest.version_id,
+   *   etag: oldest.md5sum,
+   * });
+   * ```
+   */
+  downloadFile(
+    projectId: string,
+    name: string,
+    localPath: string,
+    options?: DownloadFileOptions,
+  ): Promise<TransferResult> {
+    return transfer.downloadFile(this.core, projectId, name, localPath, options);
+  }
+
+  /**
+   * Downloads the files of the project's latest package into `localDir` (one request for the
+   * package, then the files in parallel). Files whose local etag equals their `md5sum` are
+   * skipped, unlike the Python SDK, which downloads them again every time.
+   *
+   * @example Package, wait, download for QField
+   * ```ts
+   * const job = await client.jobTrigger(projectId, "package");
+   * await client.waitForJob(job.id);
+   * await client.packageDownload(projectId, "./for-qfield");
+   * ```
+   */
+  packageDownload(
+    projectId: string,
+    localDir: string,
+    options?: DownloadFilesOptions,
+  ): Promise<TransferResult[]> {
+    return transfer.packageDownload(this.core, projectId, localDir, options);
+  }
+
+  /**
+   * Deletes the project files matching any of `globs` (Python `fnmatch`: `*` also matches `/`).
+   * With `throwOnError` the first failure stops and is thrown; without it, failures are
+   * reported and the rest is still deleted (the Python SDK has this flag inverted).
+   *
+   * @example See what would go, then delete it
+   * ```ts
+   * const plan = await client.deleteFiles(projectId, ["*.tmp"], { dryRun: true });
+   * console.log(plan.map((r) => r.name));
+   * await client.deleteFiles(projectId, ["*.tmp"], { throwOnError: true });
+   * ```
+   */
+  deleteFiles(
+    projectId: string,
+    globs: readonly string[],
+    options?: DeleteFilesOptions,
+  ): Promise<TransferResult[]> {
+    return transfer.deleteFiles(this.core, projectId, globs, options);
+  }
+
+  /**
+   * Deletes one file with all its versions, or only the version `versionId`. Throws on failure.
+   *
+   * @example
+   * ```ts
+   * await client.deleteFile(projectId, "DCIM/blurred.jpg");
+   * ```
+   */
+  deleteFile(
+    projectId: string,
+    name: string,
+    options?: DeleteFileOptions,
+  ): Promise<TransferResult> {
+    return transfer.deleteFile(this.core, projectId, name, options);
+  }
+
+  // --- users, subscriptions and XLSForm seeds ---
+
+  /**
+   * Creates a person account (`POST users/`). Only staff users may call it; others get a
+   * {@linkcode QfcRequestException} with status 403, and servers older than the endpoint
+   * answer 404 or 405. With `existOk`, an "already exists" answer (HTTP 409) resolves with
+   * `null` instead of throwing; other errors (a bad name, a taken e-mail) still throw.
+   *
+   * @example Create a field account, or keep the existing one
+   * ```ts
+   * const created = await client.createUser("field_mapper_42", password, {
+   *   email: "field_mapper_42@example.com",
+   *   existOk: true,
+   * });
+   * console.log(created ? `created ${created.username}` : "already there");
+   * ```
+   *
+   * @param username The new username.
+   * @param password Its password (sent in the form body, never in the URL).
+   * @param options The e-mail address and `existOk`.
+   */
+  async createUser(
+    username: string,
+    password: string,
+    options: CreateUserOptions = {},
+  ): Promise<CreatedUser | null> {
+    const response = await this.core.request({
+      method: "POST",
+      path: ["users"],
+      form: { username, password, email: options.email },
+      acceptStatuses: options.existOk ? [409] : [],
+    });
+    if (response.status === 409) {
+      await response.body?.cancel();
+      return null;
+    }
+    return await response.json();
+  }
+
+  /**
+   * Reads the current subscription of a user or organization
+   * (`GET subscriptions/<account>/current/`): plan, status and storage. Users may read their
+   * own; an organization's only its owner may read. Anything else, including an account that
+   * does not exist, is a 403.
+   *
+   * @example Check the free storage before an upload
+   * ```ts
+   * const sub = await client.getCurrentSubscription("my-org");
+   * const free = sub.active_storage_total_bytes - sub.storage_used_bytes;
+   * console.log(`${sub.plan_display_name}: ${free} bytes free`);
+   * ```
+   *
+   * @param account Username of the person or organization.
+   */
+  getCurrentSubscription(account: string): Promise<CurrentSubscription> {
+    return this.core.json({ path: ["subscriptions", account, "current"] });
+  }
+
+  /**
+   * Downloads the XLSForm a project was seeded with (`GET projects/<id>/seed/xlsform/`) into
+   * `localDir`, streaming it to disk. The file name comes from the answer's
+   * Content-Disposition (normally `xlsform.xlsx`), reduced to a plain file name: directory
+   * parts, control characters and characters Windows forbids are removed, so nothing is ever
+   * written outside `localDir`. An existing file of that name is replaced. Resolves with the
+   * absolute path written; a project without an XLSForm gives a 404.
+   *
+   * @example
+   * ```ts
+   * const path = await client.getProjectSeedXlsform(projectId, "./forms");
+   * console.log(`XLSForm saved to ${path}`);
+   * ```
+   *
+   * @param projectId The project's id.
+   * @param localDir The directory to write to (created if missing).
+   */
+  async getProjectSeedXlsform(projectId: string, localDir: string): Promise<string> {
+    // Loaded here: the module's imports belong to the core; node:fs/promises is a built-in.
+    const response = await this.core.request({ path: ["projects", projectId, "seed", "xlsform"] });
+    let temp: string | undefined;
+    try {
+      const name = Client.#safeFileName(response.headers.get("content-disposition"));
+      await mkdir(localDir, { recursive: true });
+      const target = transfer.resolveLocalPath(localDir, name);
+      if (target.problem !== undefined) throw new QfcException(target.problem);
+      temp = `${target.path}.${crypto.randomUUID()}.part`;
+      const file = await open(temp, "wx");
+      try {
+        if (response.body) {
+          for await (const chunk of response.body) await file.write(chunk);
+        }
+      } finally {
+        await file.close();
+      }
+      await rename(temp, target.path);
+      temp = undefined;
+      return target.path;
+    } catch (error) {
+      await response.body?.cancel().catch(() => {});
+      if (temp !== undefined) await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * The file name of a Content-Disposition header (`filename*=` preferred over `filename=`),
+   * reduced to one safe path component; `xlsform` when nothing usable is left.
+   */
+  static #safeFileName(header: string | null): string {
+    let name = "";
+    for (const [key, value] of Client.#dispositionParams(header ?? "")) {
+      if (key === "filename*") {
+        const m = /^([^']*)'[^']*'(.*)$/.exec(value);
+        if (!m) continue;
+        try {
+          name = m[1].toLowerCase() === "utf-8"
+            ? decodeURIComponent(m[2])
+            : m[2].replace(/%([0-9A-Fa-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+          break;
+        } catch {
+          continue; // a broken encoding: fall back to filename=
+        }
+      }
+      if (key === "filename" && !name) name = value;
+    }
+    name = name.split(/[/\\]/).pop() ?? "";
+    // deno-lint-ignore no-control-regex -- control characters are what is being removed
+    name = name.replace(/[\u0000-\u001f\u007f]/g, "").replace(/[<>:"|?*]/g, "_");
+    name = name.replace(/^[\s.]+|[\s.]+$/g, "").slice(0, 200);
+    if (/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(name)) name = `_${name}`;
+    return name || "xlsform";
+  }
+
+  /** The `key=value` parameters of a Content-Disposition header, keys lower-cased. */
+  static #dispositionParams(header: string): [string, string][] {
+    const params: [string, string][] = [];
+    const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
+    for (const m of header.matchAll(re)) {
+      const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : (m[3] ?? "").trim();
+      params.push([m[1].toLowerCase(), value]);
+    }
+    return params;
+  }
 
   async *#iterate<T>(request: RequestOptions, pageSize?: number): AsyncGenerator<T> {
     for await (const page of this.core.pages<T>(request, pageSize)) yield* page;

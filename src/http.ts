@@ -30,6 +30,24 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/** A {@linkcode RetryOptions} with every default filled in. */
+export type RetryPolicy = Required<RetryOptions>;
+
+/** Fills in the defaults of {@linkcode RetryOptions}: 4 tries, 250 ms doubling up to 8 s. */
+export function resolveRetryPolicy(options?: RetryOptions): RetryPolicy {
+  return {
+    attempts: Math.max(1, options?.attempts ?? 4),
+    baseDelayMs: Math.max(0, options?.baseDelayMs ?? 250),
+    maxDelayMs: Math.max(0, options?.maxDelayMs ?? 8_000),
+  };
+}
+
+/** Delay before try number `attempt + 1`: exponential backoff with jitter. */
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
 /** Options of {@linkcode RequestCore}. */
 export interface RequestCoreOptions {
   /** Base URL of the API, such as `https://app.qfield.cloud/api/v1/` (the trailing slash is optional). */
@@ -103,7 +121,7 @@ export class RequestCore {
   #fetch: FetchLike;
   #userAgent: string;
   #timeoutMs: number;
-  #retry: Required<RetryOptions>;
+  #retry: RetryPolicy;
   #signal?: AbortSignal;
 
   /** Creates a core; an unusable URL is a {@linkcode QfcException} that names it. */
@@ -113,11 +131,7 @@ export class RequestCore {
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#userAgent = `sdk|ts|${VERSION}` + (options.userAgent ? ` ${options.userAgent}` : "");
     this.#timeoutMs = options.timeoutMs ?? 60_000;
-    this.#retry = {
-      attempts: Math.max(1, options.retry?.attempts ?? 4),
-      baseDelayMs: options.retry?.baseDelayMs ?? 250,
-      maxDelayMs: options.retry?.maxDelayMs ?? 8_000,
-    };
+    this.#retry = resolveRetryPolicy(options.retry);
     this.#signal = options.signal;
   }
 
@@ -149,7 +163,7 @@ export class RequestCore {
       } catch (error) {
         this.#throwIfAborted(options.signal);
         if (attempt < attempts) {
-          await delay(this.#backoff(attempt), options.signal, this.#signal);
+          await delay(backoffMs(this.#retry, attempt), options.signal, this.#signal);
           continue;
         }
         throw new QfcRequestException({ method, url: url.href, cause: error });
@@ -158,7 +172,8 @@ export class RequestCore {
         return response;
       }
       if (attempt < attempts && RETRY_STATUSES.has(response.status)) {
-        const wait = retryAfterMs(response.headers.get("retry-after")) ?? this.#backoff(attempt);
+        const wait = retryAfterMs(response.headers.get("retry-after")) ??
+          backoffMs(this.#retry, attempt);
         await response.body?.cancel();
         await delay(wait, options.signal, this.#signal);
         continue;
@@ -279,11 +294,6 @@ export class RequestCore {
   #throwIfAborted(signal?: AbortSignal): void {
     signal?.throwIfAborted();
     this.#signal?.throwIfAborted();
-  }
-
-  #backoff(attempt: number): number {
-    const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-    return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 }
 

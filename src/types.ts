@@ -470,3 +470,70 @@ export interface ProjectSeed {
   /** Always `EPSG:3857`. */
   crs: string;
 }
+
+/**
+ * The user `POST users/` created (staff only). The server's serializer was not
+ * in the public source read for this client; `username` and `email` are what
+ * the official SDK's tests show, the other fields may or may not be present.
+ */
+export interface CreatedUser {
+  /** The new username. */
+  username: string;
+  /** The e-mail address, may be empty. */
+  email: string;
+  /** Account type (`1` = person), if the server sends it. */
+  type?: number;
+  /** First name, if the server sends it. */
+  first_name?: string;
+  /** Last name, if the server sends it. */
+  last_name?: string;
+}
+
+/**
+ * Status of a subscription (`subscription/models.py::SubscriptionStatus`):
+ * the account may work while it is `active_paid` or `active_past_due`.
+ */
+export type SubscriptionStatus =
+  | "inactive_draft"
+  | "inactive_draft_expired"
+  | "inactive_requested_create"
+  | "inactive_awaits_payment"
+  | "active_paid"
+  | "active_past_due"
+  | "inactive_cancelled";
+
+/**
+ * The current subscription of a user or organization
+ * (`GET subscriptions/<account>/current/`, `CurrentSubscriptionSerializer`).
+ */
+export interface CurrentSubscription {
+  /** Id of the subscription. */
+  uuid: string;
+  /** Name of the plan, for people. */
+  plan_display_name: string;
+  /** Code of the plan, e.g. `community`. */
+  plan_code: string;
+  /** Whether the plan is a paid (premium) one. */
+  plan_is_premium: boolean;
+  /** Status; see {@linkcode SubscriptionStatus}. */
+  status: SubscriptionStatus | (string & Record<never, never>);
+  /** Start of the subscription (ISO 8601). */
+  active_since: string | null;
+  /** End of the subscription (ISO 8601), or null when open-ended. */
+  active_until: string | null;
+  /** Bytes the account's projects use (all file versions). */
+  storage_used_bytes: number;
+  /** Bytes the plan and extra storage packages allow. */
+  active_storage_total_bytes: number;
+}
+
+/** Options of `Client.createUser`. */
+export interface CreateUserOptions {
+  /** E-mail address of the new user; not sent when omitted. */
+  email?: string;
+  /**
+   * Treat "this user already exists" (HTTP 409) as success: `createUser`
+   * then resolves with `null` instead of throwing.
+   */
+  existOk?: boolean;
+}

@@ -118,9 +118,10 @@ function compile(pattern: string): Token[] {
 function bracketToken(pat: number[], i: number, j: number): Token {
   // Class body as Python builds it: a list of items, each either a literal
   // (escaped in Python's regex text) or a range marker "-" between chunks.
-  type Item = { cp: number; escaped: boolean } | "range";
+  type Literal = { cp: number; escaped: boolean };
+  type Item = Literal | "range";
   let body: Item[];
-  const lit = (cp: number): Item => ({
+  const lit = (cp: number): Literal => ({
     cp,
     // Python escapes "\" and, inside ranges, "-"; and always "&", "~", "|".
     escaped: cp === BACKSLASH || cp === 0x26 || cp === 0x7e || cp === 0x7c,

@@ -1,0 +1,346 @@
+/**
+ * Transfer benchmark (`deno task bench`): this library against curl, on the
+ * same test server (with `--storage`, in its own process), on this machine.
+ *
+ * Scenarios: upload and download of 1000 files of 16 KiB; upload and download
+ * of one 1 GiB file; a no-op re-download of the up-to-date 1000-file project.
+ * Each client runs in its own process under `/usr/bin/time -v` so that its
+ * peak RSS is measured alone. Wall time is process start to exit, for both.
+ *
+ * Options: --small-files N (default 1000), --big-mib N (default 1024), --runs N (default 1;
+ * the best run is kept), --keep (keep the temporary folder).
+ *
+ * @module
+ */
+import { Client } from "../mod.ts";
+
+const args = parseArgs(Deno.args);
+const SMALL_FILES = args["small-files"] ?? 1000;
+const SMALL_SIZE = 16 * 1024;
+const BIG_MIB = args["big-mib"] ?? 1024;
+const RUNS = args["runs"] ?? 1;
+const root = await Deno.makeTempDir({ prefix: "qfc-bench-" });
+const repo = new URL("..", import.meta.url).pathname;
+const hasTime = await exists("/usr/bin/time");
+
+interface Measure {
+  ms: number;
+  rssMiB?: number;
+  detail?: Record<string, unknown>;
+}
+
+const log = (line: string) => console.error(line);
+
+const server = await startServer(`${root}/storage`);
+try {
+  const client = new Client({ url: server.url });
+  const { token } = await client.login("bench", "bench-password");
+  const newProject = async (name: string) => (await client.createProject(name)).id;
+
+  // Local data.
+  const smallDir = `${root}/small`;
+  await Deno.mkdir(smallDir);
+  const block = crypto.getRandomValues(new Uint8Array(SMALL_SIZE));
+  for (let i = 0; i < SMALL_FILES; i++) {
+    block[0] = i & 0xff;
+    block[1] = (i >> 8) & 0xff;
+    await Deno.writeFile(`${smallDir}/f${String(i).padStart(4, "0")}.bin`, block);
+  }
+  const bigDir = `${root}/big`;
+  await Deno.mkdir(bigDir);
+  await writeBigFile(`${bigDir}/big.bin`, BIG_MIB);
+  log(`data ready in ${root}: ${SMALL_FILES} x 16 KiB, 1 x ${BIG_MIB} MiB`);
+
+  const rows: string[][] = [];
+  const report = (
+    scenario: string,
+    ours: Measure,
+    curl: Measure | undefined,
+    amount: { files?: number; bytes?: number },
+  ) => {
+    const rate = (m: Measure) =>
+      amount.bytes !== undefined
+        ? `${(amount.bytes / 1024 / 1024 / (m.ms / 1000)).toFixed(0)} MiB/s`
+        : `${(amount.files! / (m.ms / 1000)).toFixed(0)} files/s`;
+    const rss = (m: Measure) => (m.rssMiB === undefined ? "n/a" : `${m.rssMiB.toFixed(0)} MiB`);
+    rows.push([
+      scenario,
+      `${(ours.ms / 1000).toFixed(2)} s`,
+      rate(ours),
+      rss(ours),
+      curl ? `${(curl.ms / 1000).toFixed(2)} s` : "-",
+      curl ? rate(curl) : "-",
+      curl ? rss(curl) : "-",
+      curl ? `${(ours.ms / curl.ms).toFixed(2)}x` : "-",
+    ]);
+  };
+
+  // 1000 small files, upload.
+  const best = async (f: (run: number) => Promise<Measure>) => {
+    let top: Measure | undefined;
+    for (let run = 0; run < RUNS; run++) {
+      const m = await f(run);
+      if (!top || m.ms < top.ms) top = m;
+    }
+    return top!;
+  };
+  let smallOurs = "";
+  const upSmallOurs = await best(async (run) => {
+    smallOurs = await newProject(`small-ours-${run}`);
+    return await runOurs({ op: "upload-dir", projectId: smallOurs, dir: smallDir }, token);
+  });
+  const upSmallCurl = await best(async (run) => {
+    const id = await newProject(`small-curl-${run}`);
+    // One operation per file (a form applies to a whole operation), joined with "next".
+    const config = [];
+    for await (const entry of Deno.readDir(smallDir)) {
+      if (config.length > 0) config.push("next");
+      config.push(
+        "fail",
+        `url = "${server.url}files/${id}/${entry.name}/"`,
+        `header = "Authorization: Token ${token}"`,
+        `form = "file=@${smallDir}/${entry.name}"`,
+        `output = "/dev/null"`,
+      );
+    }
+    return await runCurl(config, root);
+  });
+  report(`upload ${SMALL_FILES} x 16 KiB`, upSmallOurs, upSmallCurl, { files: SMALL_FILES });
+
+  // 1000 small files, download (from the project our upload filled).
+  const listing = await client.listRemoteFiles(smallOurs);
+  if (listing.length !== SMALL_FILES) {
+    throw new Error(`expected ${SMALL_FILES} files, got ${listing.length}`);
+  }
+  const downSmallOurs = await best(async (run) => {
+    const dir = `${root}/down-small-ours-${run}`;
+    return await runOurs({ op: "download-project", projectId: smallOurs, dir }, token);
+  });
+  const downSmallCurl = await best(async (run) => {
+    const dir = `${root}/down-small-curl-${run}`;
+    await Deno.mkdir(dir);
+    const config = ["fail", `header = "Authorization: Token ${token}"`];
+    for (const file of listing) {
+      config.push(
+        `url = "${server.url}files/${smallOurs}/${file.name}/"`,
+        `output = "${dir}/${file.name}"`,
+      );
+    }
+    return await runCurl(config, root);
+  });
+  report(`download ${SMALL_FILES} x 16 KiB`, downSmallOurs, downSmallCurl, { files: SMALL_FILES });
+
+  // No-op re-download of the up-to-date project.
+  const noop = await runOurs(
+    { op: "download-project", projectId: smallOurs, dir: `${root}/down-small-ours-0` },
+    token,
+  );
+  report(`no-op re-download of ${SMALL_FILES} files`, noop, undefined, { files: SMALL_FILES });
+
+  // One big file, upload.
+  let bigOurs = "";
+  const upBigOurs = await best(async (run) => {
+    bigOurs = await newProject(`big-ours-${run}`);
+    return await runOurs({ op: "upload-dir", projectId: bigOurs, dir: bigDir }, token);
+  });
+  const upBigCurl = await best(async (run) => {
+    const id = await newProject(`big-curl-${run}`);
+    return await runCurl([
+      "fail",
+      `url = "${server.url}files/${id}/big.bin/"`,
+      `header = "Authorization: Token ${token}"`,
+      `form = "file=@${bigDir}/big.bin"`,
+      `output = "/dev/null"`,
+    ], root);
+  });
+  const bigBytes = BIG_MIB * 1024 * 1024;
+  report(`upload 1 x ${BIG_MIB} MiB`, upBigOurs, upBigCurl, { bytes: bigBytes });
+
+  // One big file, download.
+  const downBigOurs = await best(async (run) => {
+    const dir = `${root}/down-big-ours-${run}`;
+    const m = await runOurs({ op: "download-project", projectId: bigOurs, dir }, token);
+    await Deno.remove(dir, { recursive: true });
+    return m;
+  });
+  const downBigCurl = await best(async (run) => {
+    const out = `${root}/down-big-curl-${run}.bin`;
+    const m = await runCurl([
+      "fail",
+      `url = "${server.url}files/${bigOurs}/big.bin/"`,
+      `header = "Authorization: Token ${token}"`,
+      `output = "${out}"`,
+    ], root);
+    await Deno.remove(out);
+    return m;
+  });
+  report(`download 1 x ${BIG_MIB} MiB`, downBigOurs, downBigCurl, { bytes: bigBytes });
+
+  const header = [
+    "scenario",
+    "ours",
+    "ours rate",
+    "ours peak RSS",
+    "curl",
+    "curl rate",
+    "curl peak RSS",
+    "ours/curl",
+  ];
+  console.log(markdownTable([header, ...rows]));
+  console.log();
+  console.log(
+    `no-op re-download: requests ${JSON.stringify(noop.detail?.requests)}, results ${
+      JSON.stringify(noop.detail?.results)
+    }`,
+  );
+  console.log(`machine: ${await machine()}`);
+} finally {
+  await server.close();
+  if (!args.keep) await Deno.remove(root, { recursive: true });
+}
+
+// --- helpers ---
+
+async function runOurs(job: Record<string, unknown>, token: string): Promise<Measure> {
+  const input = JSON.stringify({ url: server.url, token, ...job });
+  const cmd = [Deno.execPath(), "run", "-A", `${repo}bench/transfer_client.ts`, input];
+  const m = await timed(cmd);
+  const line = m.stdout.trim().split("\n").at(-1) ?? "{}";
+  const detail = JSON.parse(line);
+  log(`ours ${job.op}: ${m.ms.toFixed(0)} ms, ${JSON.stringify(detail)}`);
+  return { ms: m.ms, rssMiB: m.rssMiB, detail };
+}
+
+async function runCurl(config: string[], dir: string): Promise<Measure> {
+  const file = `${dir}/curl-${crypto.randomUUID()}.cfg`;
+  await Deno.writeTextFile(file, config.join("\n") + "\n");
+  const cmd = [
+    "curl",
+    "--silent",
+    "--show-error",
+    "--fail",
+    "--parallel",
+    "--parallel-max",
+    "8",
+    "--config",
+    file,
+  ];
+  const m = await timed(cmd);
+  await Deno.remove(file);
+  log(`curl: ${m.ms.toFixed(0)} ms`);
+  return { ms: m.ms, rssMiB: m.rssMiB };
+}
+
+async function timed(cmd: string[]): Promise<{ ms: number; rssMiB?: number; stdout: string }> {
+  const full = hasTime ? ["/usr/bin/time", "-v", ...cmd] : cmd;
+  const start = performance.now();
+  const out = await new Deno.Command(full[0], {
+    args: full.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - start;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd[0]} failed (${out.code}): ${stderr.slice(-2000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return {
+    ms,
+    rssMiB: rss ? Number(rss[1]) / 1024 : undefined,
+    stdout: new TextDecoder().decode(out.stdout),
+  };
+}
+
+async function startServer(storage: string): Promise<{ url: string; close(): Promise<void> }> {
+  await Deno.mkdir(storage, { recursive: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${repo}testing/serve.ts`,
+      "--port",
+      "0",
+      "--storage",
+      storage,
+      "--user",
+      "bench:bench-password",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`The test server exited early: ${text}`);
+    text += value;
+  }
+  const url = /(https?:\/\/\S+)/.exec(text)?.[1];
+  if (!url) throw new Error(`Cannot find the server URL in "${text.trim()}"`);
+  // Keep draining stdout so the server never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  return {
+    url: url.endsWith("/api/v1/") ? url : new URL("api/v1/", url).href,
+    async close() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+async function writeBigFile(path: string, mib: number) {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    const chunk = crypto.getRandomValues(new Uint8Array(65536));
+    const mibBuffer = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < 16; i++) mibBuffer.set(chunk, i * 65536);
+    for (let i = 0; i < mib; i++) {
+      mibBuffer[0] = i & 0xff;
+      mibBuffer[1] = (i >> 8) & 0xff;
+      let done = 0;
+      while (done < mibBuffer.length) done += await file.write(mibBuffer.subarray(done));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function machine(): Promise<string> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown CPU";
+  const cores = navigator.hardwareConcurrency;
+  const mem = /MemTotal:\s*(\d+)/.exec(await Deno.readTextFile("/proc/meminfo").catch(() => ""));
+  const gib = mem ? (Number(mem[1]) / 1024 / 1024).toFixed(0) : "?";
+  return `${model}, ${cores} cores, ${gib} GiB RAM, ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`;
+}
+
+function markdownTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
+  return [
+    line(rows[0]),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ]
+    .join("\n");
+}
+
+function parseArgs(argv: string[]): Record<string, number | undefined> & { keep?: boolean } {
+  const out: Record<string, number | undefined> & { keep?: boolean } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--keep") out.keep = true;
+    else if (arg.startsWith("--")) out[arg.slice(2)] = Number(argv[++i]);
+  }
+  return out;
+}

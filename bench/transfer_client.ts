@@ -1,0 +1,59 @@
+/**
+ * The client side of the transfer benchmark, run in its own process by
+ * `bench/transfer_bench.ts` so that its peak memory can be measured alone.
+ *
+ * Usage: deno run -A bench/transfer_client.ts <json>
+ * where <json> is {url, token, op, projectId, dir, file?, name?}. Prints one
+ * JSON line: {ms, results: {status: count}, requests: {kind: count}}.
+ *
+ * @module
+ */
+import { RequestCore } from "../src/http.ts";
+import { downloadFile, downloadProject, uploadFile, uploadFiles } from "../src/transfer/mod.ts";
+
+interface Job {
+  url: string;
+  token: string;
+  op: "upload-dir" | "download-project" | "upload-file" | "download-file";
+  projectId: string;
+  dir: string;
+  file?: string;
+  name?: string;
+}
+
+const job = JSON.parse(Deno.args[0]) as Job;
+const requests: Record<string, number> = {};
+const core = new RequestCore({
+  url: job.url,
+  token: job.token,
+  timeoutMs: 0,
+  fetch: (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const kind = `${init?.method ?? "GET"} ${
+      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
+    }`;
+    requests[kind] = (requests[kind] ?? 0) + 1;
+    return fetch(input, init);
+  },
+});
+
+const start = performance.now();
+let results;
+switch (job.op) {
+  case "upload-dir":
+    results = await uploadFiles(core, job.projectId, job.dir, { throwOnError: true });
+    break;
+  case "download-project":
+    results = await downloadProject(core, job.projectId, job.dir, { throwOnError: true });
+    break;
+  case "upload-file":
+    results = [await uploadFile(core, job.projectId, job.file!, job.name!)];
+    break;
+  case "download-file":
+    results = [await downloadFile(core, job.projectId, job.name!, `${job.dir}/${job.name}`)];
+    break;
+}
+const ms = performance.now() - start;
+const counts: Record<string, number> = {};
+for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+console.log(JSON.stringify({ ms, results: counts, requests }));

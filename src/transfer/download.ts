@@ -1,0 +1,661 @@
+/**
+ * Downloads of project and package files: parallel, streamed to a temporary
+ * file beside the target, checked against the listed etag and size, renamed
+ * into place only when complete, resumed with `Range` after an interruption,
+ * and skipped when the local file is already up to date.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { mkdir, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { delay } from "../delay.ts";
+import { QfcException, QfcRequestException } from "../errors.ts";
+import type { RequestCore } from "../http.ts";
+import { FileTransferStatus, FileTransferType, type LatestPackage } from "../types.ts";
+import {
+  asError,
+  backoffMs,
+  childController,
+  filterGlobs,
+  listProjectFiles,
+  passesFilter,
+  reasonOf,
+  type RetryPolicy,
+  retryPolicy,
+} from "./common.ts";
+import { EtagHasher, etagOfFile } from "./etag.ts";
+import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { ProgressTracker } from "./progress.ts";
+import { resolveLocalPath } from "./remote_names.ts";
+import type {
+  DownloadableFile,
+  DownloadFileOptions,
+  DownloadFilesOptions,
+  DownloadListedFilesOptions,
+  TransferResult,
+} from "./types.ts";
+
+/** A download stalls out when no byte arrives for this long; it is then retried (resumed). */
+const BODY_IDLE_TIMEOUT_MS = 60_000;
+/** Bytes gathered before each write to disk. */
+const WRITE_BUFFER_SIZE = 1024 * 1024;
+const TEMP_PREFIX = ".qfc-";
+const TEMP_SUFFIX = ".part";
+
+/** One file to fetch. */
+interface DownloadJob {
+  name: string;
+  path: string[];
+  query?: Record<string, string>;
+  localPath: string;
+  etag?: string;
+  size?: number;
+}
+
+/** State shared by the files of one call. */
+interface DownloadContext {
+  core: RequestCore;
+  tracker: ProgressTracker;
+  policy: RetryPolicy;
+  signal: AbortSignal;
+  /** Per-directory listings, to remove stale partial files of older versions. */
+  listings: Map<string, Promise<string[]>>;
+}
+
+/** The body broke off (network error, truncation, stall): retry and resume. */
+class BodyInterrupted extends Error {}
+/** The partial file cannot be continued: delete it and start over. */
+class RestartDownload extends Error {}
+
+/**
+ * Downloads every file of a project into `localDir` (one listing request, then
+ * the files, `concurrency` at a time). Files whose local etag equals the listed
+ * one are skipped without a request.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@qfieldcloud/sdk";
+ * import { downloadProject } from "./download.ts";
+ * const client = new Client({ url: "https://app.qfield.cloud/api/v1/", token: "…" });
+ * const results = await downloadProject(client.core, projectId, "./survey", { filter: "*.gpkg" });
+ * ```
+ *
+ * @param core The request core (`client.core`).
+ * @param projectId The project's id.
+ * @param localDir Where to put the files; created if missing.
+ * @param options Filter, concurrency, progress, dry run...
+ * @returns One result per listed file that passes the filter.
+ */
+export async function downloadProject(
+  core: RequestCore,
+  projectId: string,
+  localDir: string,
+  options: DownloadFilesOptions = {},
+): Promise<TransferResult[]> {
+  const files = await listProjectFiles(core, projectId, options.signal);
+  return await downloadFiles(core, projectId, files, localDir, {
+    ...options,
+    type: FileTransferType.PROJECT,
+  });
+}
+
+/**
+ * Downloads the files of a project's latest package into `localDir`. Package
+ * files whose local etag equals their listed `md5sum` are skipped.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@qfieldcloud/sdk";
+ * import { packageDownload } from "./download.ts";
+ * const client = new Client({ url: "https://app.qfield.cloud/api/v1/", token: "…" });
+ * await packageDownload(client.core, projectId, "./for-qfield");
+ * ```
+ *
+ * @param core The request core (`client.core`).
+ * @param projectId The project's id.
+ * @param localDir Where to put the files; created if missing.
+ * @param options Filter, concurrency, progress, dry run...
+ */
+export async function packageDownload(
+  core: RequestCore,
+  projectId: string,
+  localDir: string,
+  options: DownloadFilesOptions = {},
+): Promise<TransferResult[]> {
+  const latest = await core.json<LatestPackage>({
+    path: ["packages", projectId, "latest"],
+    signal: options.signal,
+  });
+  return await downloadFiles(core, projectId, latest.files, localDir, {
+    ...options,
+    type: FileTransferType.PACKAGE,
+  });
+}
+
+/**
+ * Downloads already-listed files (from `listRemoteFiles` or `packageLatest`)
+ * into `localDir`. Names are untrusted: one that is absolute, has a `..` part,
+ * a backslash, a drive letter or a NUL, or resolves outside `localDir`, is
+ * refused and reported as `FAILED`; nothing is written outside `localDir`.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@qfieldcloud/sdk";
+ * import { downloadFiles } from "./download.ts";
+ * const client = new Client({ url: "https://app.qfield.cloud/api/v1/", token: "…" });
+ * const files = await client.listRemoteFiles(projectId);
+ * await downloadFiles(client.core, projectId, files.filter((f) => f.size < 1e6), "./small");
+ * ```
+ *
+ * @param core The request core (`client.core`).
+ * @param projectId The project's id.
+ * @param files The files to download, with their listed `md5sum` and `size`.
+ * @param localDir Where to put the files; created if missing.
+ * @param options Type (project or package files), filter, concurrency, progress, dry run...
+ */
+export async function downloadFiles(
+  core: RequestCore,
+  projectId: string,
+  files: readonly DownloadableFile[],
+  localDir: string,
+  options: DownloadListedFilesOptions = {},
+): Promise<TransferResult[]> {
+  const globs = filterGlobs(options.filter);
+  const type = options.type ?? FileTransferType.PROJECT;
+  const tracker = new ProgressTracker("download", options.onProgress);
+  const selected = files
+    .filter((file) => passesFilter(file.name, globs))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  // Refuse hostile names before anything touches the disk.
+  const results: TransferResult[] = [];
+  const jobs: { job: DownloadJob; index: number }[] = [];
+  for (const file of selected) {
+    const target = resolveLocalPath(localDir, file.name);
+    const size = file.size ?? 0;
+    if (target.problem !== undefined) {
+      results.push({
+        name: file.name,
+        status: FileTransferStatus.FAILED,
+        reason: target.problem,
+        size,
+        error: new QfcException(target.problem),
+      });
+      continue;
+    }
+    const job: DownloadJob = {
+      name: file.name,
+      path: type === FileTransferType.PACKAGE
+        ? ["packages", projectId, "latest", "files", file.name]
+        : ["files", projectId, file.name],
+      localPath: target.path,
+      etag: file.md5sum ?? file.etag,
+      size: file.size,
+    };
+    jobs.push({ job, index: results.length });
+    results.push({
+      name: file.name,
+      localPath: target.path,
+      status: FileTransferStatus.PENDING,
+      size,
+    });
+  }
+  const refused = results.find((r) => r.status === FileTransferStatus.FAILED);
+  if (refused && options.throwOnError) throw refused.error;
+
+  // Plan: hash local files that may already be in place.
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const root = resolve(localDir);
+  const localEtags = new Map<number, string>();
+  await runPool(jobs, concurrency, async ({ job, index }) => {
+    const check = await checkLocal(job, options.forceDownload ?? false);
+    if (check.upToDate) {
+      results[index] = {
+        ...results[index],
+        status: FileTransferStatus.SKIPPED,
+        reason: "Local file is up to date (same etag)",
+      };
+    } else if (check.localEtag) {
+      localEtags.set(index, check.localEtag);
+    }
+  }, options.signal);
+  const todo = jobs.filter(({ index }) => results[index].status === FileTransferStatus.PENDING);
+  tracker.plan(results.length, todo.reduce((sum, { job }) => sum + (job.size ?? 0), 0));
+  for (const result of results) {
+    if (result.status !== FileTransferStatus.PENDING) tracker.end(result);
+  }
+  if (options.dryRun) {
+    for (const { index } of todo) {
+      results[index] = { ...results[index], reason: "Would be downloaded (dry run)" };
+      tracker.end(results[index]);
+    }
+    return results;
+  }
+
+  const stop = childController(options.signal);
+  const ctx: DownloadContext = {
+    core,
+    tracker,
+    policy: retryPolicy(options.retry),
+    signal: stop.controller.signal,
+    listings: new Map(),
+  };
+  const insideChecks = new Map<string, Promise<void>>();
+  try {
+    await runPool(todo, concurrency, async ({ job, index }) => {
+      try {
+        await mkdirInside(root, dirname(job.localPath), insideChecks);
+        results[index] = await transfer(ctx, job, localEtags.get(index), results[index]);
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (ctx.signal.aborted && !options.throwOnError) throw ctx.signal.reason;
+        results[index] = {
+          ...results[index],
+          status: FileTransferStatus.FAILED,
+          reason: reasonOf(error),
+          error: asError(error),
+        };
+        if (options.throwOnError) {
+          stop.controller.abort(error);
+          throw error;
+        }
+      }
+      tracker.end(results[index]);
+    }, ctx.signal);
+  } finally {
+    stop.dispose();
+  }
+  return results;
+}
+
+/**
+ * Downloads one file to `localPath` (a path you choose, so it is trusted),
+ * optionally a given version. With `etag`, a local file that already has it is
+ * left alone without a request; otherwise the local file's etag goes out as
+ * `If-None-Match` and a 304 leaves it untouched. Throws on failure.
+ *
+ * @example Download an older version
+ * ```ts
+ * import { Client } from "@qfieldcloud/sdk";
+ * import { downloadFile } from "./download.ts";
+ * const client = new Client({ url: "https://app.qfield.cloud/api/v1/", token: "…" });
+ * const [file] = await client.listRemoteFiles(projectId);
+ * const old = file.versions!.at(-1)!;
+ * await downloadFile(client.core, projectId, file.name, "old.gpkg", {
+ *   version: old.version_id,
+ *   etag: old.md5sum,
+ * });
+ * ```
+ *
+ * @param core The request core (`client.core`).
+ * @param projectId The project's id.
+ * @param name The remote name.
+ * @param localPath Where to write the file.
+ * @param options Version, expected etag and size, type, progress...
+ */
+export async function downloadFile(
+  core: RequestCore,
+  projectId: string,
+  name: string,
+  localPath: string,
+  options: DownloadFileOptions = {},
+): Promise<TransferResult> {
+  const type = options.type ?? FileTransferType.PROJECT;
+  if (options.version !== undefined && type === FileTransferType.PACKAGE) {
+    throw new TypeError(`Cannot download version "${options.version}" of a package file`);
+  }
+  const job: DownloadJob = {
+    name,
+    path: type === FileTransferType.PACKAGE
+      ? ["packages", projectId, "latest", "files", name]
+      : ["files", projectId, name],
+    query: options.version !== undefined ? { version: options.version } : undefined,
+    localPath: resolve(localPath),
+    etag: options.etag,
+    size: options.size,
+  };
+  const tracker = new ProgressTracker("download", options.onProgress);
+  let result: TransferResult = {
+    name,
+    localPath: job.localPath,
+    status: FileTransferStatus.PENDING,
+    size: options.size ?? 0,
+  };
+  const check = await checkLocal(job, options.forceDownload ?? false);
+  tracker.plan(1, check.upToDate ? 0 : result.size);
+  if (check.upToDate) {
+    result = {
+      ...result,
+      status: FileTransferStatus.SKIPPED,
+      reason: "Local file is up to date (same etag)",
+    };
+  } else if (options.dryRun) {
+    result = { ...result, reason: "Would be downloaded (dry run)" };
+  } else {
+    await mkdir(dirname(job.localPath), { recursive: true });
+    const ctx: DownloadContext = {
+      core,
+      tracker,
+      policy: retryPolicy(options.retry),
+      signal: options.signal ?? new AbortController().signal,
+      listings: new Map(),
+    };
+    result = await transfer(ctx, job, check.localEtag, result);
+  }
+  tracker.end(result);
+  return result;
+}
+
+/** Decides from the local file alone whether a download can be skipped. */
+async function checkLocal(
+  job: DownloadJob,
+  force: boolean,
+): Promise<{ upToDate: boolean; localEtag?: string }> {
+  const info = await stat(job.localPath).catch(() => undefined);
+  if (!info) return { upToDate: false };
+  if (!info.isFile()) {
+    throw new QfcException(`Cannot download "${job.name}" to "${job.localPath}": it is not a file`);
+  }
+  if (force) return { upToDate: false };
+  // A different size means a different etag: no need to hash (or to send If-None-Match).
+  if (job.size !== undefined && info.size !== job.size) return { upToDate: false };
+  const localEtag = await etagOfFile(job.localPath);
+  return { upToDate: job.etag !== undefined && localEtag === job.etag, localEtag };
+}
+
+/** Downloads one file with retries; resolves with its SUCCESS or SKIPPED result. */
+async function transfer(
+  ctx: DownloadContext,
+  job: DownloadJob,
+  localEtag: string | undefined,
+  result: TransferResult,
+): Promise<TransferResult> {
+  const temp = tempPathFor(job);
+  for (let attempt = 1;; attempt++) {
+    try {
+      const outcome = await attemptDownload(ctx, job, temp, localEtag);
+      if (outcome.notModified) {
+        await rm(temp, { force: true });
+        return {
+          ...result,
+          status: FileTransferStatus.SKIPPED,
+          reason: "Not modified on the server (304)",
+        };
+      }
+      await rename(temp, job.localPath);
+      await removeStalePartials(ctx, job, temp);
+      return { ...result, status: FileTransferStatus.SUCCESS, size: outcome.size };
+    } catch (error) {
+      if (ctx.signal.aborted) throw ctx.signal.reason ?? error; // keep the partial file for a resume
+      const retryable = error instanceof BodyInterrupted || error instanceof RestartDownload;
+      // Keep a partial file only while it can be resumed: after a broken-off body, or when
+      // the server could not be reached or failed (a later run resumes it).
+      const resumable = error instanceof BodyInterrupted ||
+        (error instanceof QfcRequestException && (error.status ?? 500) >= 500);
+      if (!resumable) await rm(temp, { force: true });
+      if (!retryable || attempt >= ctx.policy.attempts) {
+        throw error instanceof BodyInterrupted || error instanceof RestartDownload
+          ? new QfcException(`Cannot download "${job.name}": ${error.message}`, { cause: error })
+          : error;
+      }
+      await delay(backoffMs(ctx.policy, attempt), ctx.signal);
+    }
+  }
+}
+
+/** One try: continue the partial file if any, stream the body to it, verify. */
+async function attemptDownload(
+  ctx: DownloadContext,
+  job: DownloadJob,
+  temp: string,
+  localEtag: string | undefined,
+): Promise<{ notModified: boolean; size: number }> {
+  let hasher = new EtagHasher();
+  let offset = 0;
+  const partial = await stat(temp).catch(() => undefined);
+  if (partial && partial.size > 0) {
+    if (job.size !== undefined && partial.size > job.size) {
+      await rm(temp, { force: true });
+    } else {
+      await hashFileInto(temp, hasher);
+      offset = partial.size;
+      if (job.size !== undefined && offset === job.size) {
+        // Complete already (killed before the rename): verify without a request.
+        verify(job, hasher.digest(), undefined, true);
+        return { notModified: false, size: offset };
+      }
+    }
+  }
+  const headers: Record<string, string> = {};
+  if (offset > 0) headers["Range"] = `bytes=${offset}-`;
+  if (localEtag) headers["If-None-Match"] = `"${localEtag}"`;
+
+  const idle = childController(ctx.signal);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => idle.controller.abort(new BodyInterrupted("no data received for 60 s")),
+      BODY_IDLE_TIMEOUT_MS,
+    );
+  };
+  try {
+    const response = await ctx.core.request({
+      path: job.path,
+      query: job.query,
+      headers,
+      signal: idle.controller.signal,
+      acceptStatuses: [304, 416],
+    });
+    if (response.status === 304) {
+      await response.body?.cancel();
+      return { notModified: true, size: 0 };
+    }
+    if (response.status === 416) {
+      await response.body?.cancel();
+      throw new RestartDownload("the server refused to resume the partial file (416)");
+    }
+    let total: number | undefined;
+    if (response.status === 206) {
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(
+        response.headers.get("content-range") ?? "",
+      );
+      if (!range || Number(range[1]) !== offset) {
+        await response.body?.cancel();
+        throw new RestartDownload("the server answered a different range");
+      }
+      total = range[3] === "*" ? undefined : Number(range[3]);
+    } else {
+      if (offset > 0) {
+        // The server ignored Range: start over with the full body.
+        offset = 0;
+        hasher = new EtagHasher();
+      }
+      const length = response.headers.get("content-length");
+      total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+    }
+    const expectedSize = job.size ?? total;
+    const serverEtag = parseEtag(response.headers.get("etag"));
+    const size = expectedSize ?? 0;
+    ctx.tracker.start(job.name, size, offset);
+
+    const file = await open(temp, offset > 0 ? "a" : "w");
+    let written = offset;
+    try {
+      if (!response.body) throw new BodyInterrupted("the response has no body");
+      const pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        const chunk = pending.length === 1 ? pending[0] : concat(pending, pendingBytes);
+        pending.length = 0;
+        pendingBytes = 0;
+        await writeAll(file, chunk);
+      };
+      arm();
+      try {
+        for await (const chunk of response.body) {
+          arm();
+          if (expectedSize !== undefined && written + chunk.byteLength > expectedSize) {
+            throw new RestartDownload(
+              `the server sent more than the expected ${expectedSize} bytes`,
+            );
+          }
+          hasher.update(chunk);
+          pending.push(chunk);
+          pendingBytes += chunk.byteLength;
+          written += chunk.byteLength;
+          if (pendingBytes >= WRITE_BUFFER_SIZE) await flush();
+          ctx.tracker.bytes(job.name, written, size);
+        }
+      } catch (error) {
+        await flush().catch(() => {});
+        if (error instanceof RestartDownload) throw error;
+        if (ctx.signal.aborted) throw error;
+        const why = idle.controller.signal.reason instanceof BodyInterrupted
+          ? idle.controller.signal.reason.message
+          : reasonOf(error);
+        throw new BodyInterrupted(`the transfer broke off after ${written} bytes: ${why}`, {
+          cause: error,
+        });
+      }
+      await flush();
+    } finally {
+      await file.close();
+    }
+    if (expectedSize !== undefined && written < expectedSize) {
+      throw new BodyInterrupted(`the body ended after ${written} of ${expectedSize} bytes`);
+    }
+    verify(job, hasher.digest(), serverEtag, offset > 0);
+    return { notModified: false, size: written };
+  } finally {
+    clearTimeout(timer);
+    idle.dispose();
+  }
+}
+
+/** Checks the downloaded bytes' etag against the listed one (or else the server's ETag). */
+function verify(
+  job: DownloadJob,
+  actual: string,
+  serverEtag: string | undefined,
+  resumed: boolean,
+) {
+  const expected = job.etag ?? serverEtag;
+  if (expected === undefined || expected === actual) return;
+  const what = resumed ? " (after resuming a partial file)" : "";
+  throw new RestartDownload(
+    `the downloaded bytes have etag "${actual}" but "${expected}" was expected${what}`,
+  );
+}
+
+/** Reads an `ETag` header if it holds an S3-style etag (`"<md5 hex>[-<parts>]"`). */
+function parseEtag(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const value = header.replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+  return /^[0-9a-f]{32}(-\d+)?$/.test(value) ? value : undefined;
+}
+
+/**
+ * The temporary file of a download: hidden (so uploads skip it), beside the
+ * target (so the rename is atomic), named after the file and the expected
+ * content (so a resume only continues the same content).
+ */
+function tempPathFor(job: DownloadJob): string {
+  const content = job.etag ?? (job.query?.version ? `version:${job.query.version}` : "");
+  return join(
+    dirname(job.localPath),
+    `${tempPrefix(job.localPath)}${shortHash(content)}${TEMP_SUFFIX}`,
+  );
+}
+
+function tempPrefix(localPath: string): string {
+  return `${TEMP_PREFIX}${shortHash(basename(localPath))}-`;
+}
+
+function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/** Removes partial files left for older contents of the same file. */
+async function removeStalePartials(ctx: DownloadContext, job: DownloadJob, temp: string) {
+  const dir = dirname(job.localPath);
+  let listing = ctx.listings.get(dir);
+  if (!listing) {
+    listing = readdir(dir).catch(() => [] as string[]);
+    ctx.listings.set(dir, listing);
+  }
+  const prefix = tempPrefix(job.localPath);
+  const current = basename(temp);
+  for (const entry of await listing) {
+    if (entry.startsWith(prefix) && entry.endsWith(TEMP_SUFFIX) && entry !== current) {
+      await rm(join(dir, entry), { force: true }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Creates `dir` (inside `root`) and makes sure that, symbolic links followed,
+ * it is still inside `root`: a link in the tree must not let a download write
+ * elsewhere.
+ */
+async function mkdirInside(root: string, dir: string, checked: Map<string, Promise<void>>) {
+  let check = checked.get(dir);
+  if (!check) {
+    check = (async () => {
+      await mkdir(root, { recursive: true });
+      const realRoot = await realpath(root);
+      // Check the deepest existing ancestor before creating anything below it.
+      let existing = dir;
+      while (!(await stat(existing).catch(() => undefined))) existing = dirname(existing);
+      assertInside(realRoot, await realpath(existing), dir);
+      await mkdir(dir, { recursive: true });
+      assertInside(realRoot, await realpath(dir), dir);
+    })();
+    checked.set(dir, check);
+  }
+  await check;
+}
+
+function assertInside(realRoot: string, realDir: string, dir: string) {
+  const rel = relative(realRoot, realDir);
+  if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && realDir.startsWith(realRoot))) {
+    return;
+  }
+  throw new QfcException(
+    `Refused to write into "${dir}": it resolves to "${realDir}", outside "${realRoot}${sep}"`,
+  );
+}
+
+async function hashFileInto(path: string, hasher: EtagHasher): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = new Uint8Array(WRITE_BUFFER_SIZE);
+    while (true) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, null);
+      if (bytesRead === 0) break;
+      hasher.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAll(file: Awaited<ReturnType<typeof open>>, chunk: Uint8Array) {
+  let done = 0;
+  while (done < chunk.byteLength) {
+    const { bytesWritten } = await file.write(chunk, done, chunk.byteLength - done);
+    done += bytesWritten;
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

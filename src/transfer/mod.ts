@@ -1,0 +1,40 @@
+/**
+ * The file-transfer engine: uploads, downloads, deletes and package downloads
+ * built on the request core, plus the pure pieces they use (fnmatch, the
+ * local walk, name rules, the etag).
+ *
+ * @module
+ */
+export { deleteFile, deleteFiles } from "./delete.ts";
+export { downloadFile, downloadFiles, downloadProject, packageDownload } from "./download.ts";
+export { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "./etag.ts";
+export { fnmatch, fnmatchAny } from "./fnmatch.ts";
+export {
+  type MultipartFileBody,
+  multipartFileBody,
+  type MultipartFileBodyOptions,
+} from "./multipart.ts";
+export { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+export { ProgressTracker, type TransferOperation, type TransferProgressEvent } from "./progress.ts";
+export { MAX_REMOTE_NAME_LENGTH, remoteNameProblem, resolveLocalPath } from "./remote_names.ts";
+export type {
+  DeleteFileOptions,
+  DeleteFilesOptions,
+  DownloadableFile,
+  DownloadFileOptions,
+  DownloadFilesOptions,
+  DownloadListedFilesOptions,
+  TransferOptions,
+  TransferResult,
+  TransferRetryOptions,
+  UploadFileOptions,
+  UploadFilesOptions,
+} from "./types.ts";
+export { uploadFile, uploadFiles } from "./upload.ts";
+export {
+  isIgnoredLocalName,
+  isQgisProjectFile,
+  type LocalFile,
+  uploadOrder,
+  walkLocalFiles,
+} from "./walk.ts";

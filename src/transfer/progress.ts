@@ -1,0 +1,128 @@
+/**
+ * Progress events of the file transfers, for progress bars and logs.
+ *
+ * @module
+ */
+import type { TransferResult } from "./types.ts";
+
+/** What a transfer does. */
+export type TransferOperation = "upload" | "download" | "delete";
+
+/**
+ * One progress event. Every event carries the totals of the whole call, so a
+ * display can be redrawn from the latest event alone.
+ *
+ * - `plan`: the files are known and compared; `filesTotal`/`totalSize` are set.
+ * - `file-start`: a file starts (a resumed download starts at `fileBytes > 0`).
+ * - `file-bytes`: more bytes of a file moved.
+ * - `file-end`: a file is done; `result` says how.
+ *
+ * @example Print a line per finished file
+ * ```ts
+ * import type { TransferProgressEvent } from "./progress.ts";
+ * const onProgress = (e: TransferProgressEvent) => {
+ *   if (e.type === "file-end") console.log(`${e.filesDone}/${e.filesTotal} ${e.name}`);
+ * };
+ * ```
+ */
+export interface TransferProgressEvent {
+  /** The kind of event. */
+  type: "plan" | "file-start" | "file-bytes" | "file-end";
+  /** What the call does. */
+  operation: TransferOperation;
+  /** The file concerned; absent for `plan`. */
+  name?: string;
+  /** Bytes of this file done so far. */
+  fileBytes: number;
+  /** Size of this file in bytes (0 when unknown). */
+  fileSize: number;
+  /** Bytes moved so far in the whole call, including resumed bytes. */
+  totalBytes: number;
+  /** Bytes to move in the whole call (files already in place excluded). */
+  totalSize: number;
+  /** Files finished (transferred, skipped or failed). */
+  filesDone: number;
+  /** Files considered in the whole call. */
+  filesTotal: number;
+  /** The outcome, on `file-end`. */
+  result?: TransferResult;
+}
+
+/**
+ * Keeps the running totals of one call and emits {@linkcode TransferProgressEvent}s.
+ * Internal to the transfer functions; exported for them and for tests.
+ *
+ * @example
+ * ```ts
+ * import { ProgressTracker } from "./progress.ts";
+ * const tracker = new ProgressTracker("download", (e) => console.log(e.type, e.totalBytes));
+ * tracker.plan(1, 10);
+ * tracker.start("a.txt", 10);
+ * tracker.bytes("a.txt", 10, 10);
+ * tracker.end({ name: "a.txt", status: "SUCCESS", size: 10 });
+ * ```
+ */
+export class ProgressTracker {
+  #operation: TransferOperation;
+  #listener?: (event: TransferProgressEvent) => void;
+  #perFile = new Map<string, number>();
+  #totalBytes = 0;
+  #totalSize = 0;
+  #filesDone = 0;
+  #filesTotal = 0;
+
+  /** Creates a tracker that reports to `listener` (if any). */
+  constructor(operation: TransferOperation, listener?: (event: TransferProgressEvent) => void) {
+    this.#operation = operation;
+    this.#listener = listener;
+  }
+
+  /** Sets the totals once the plan is known. */
+  plan(filesTotal: number, totalSize: number): void {
+    this.#filesTotal = filesTotal;
+    this.#totalSize = totalSize;
+    this.#emit({ type: "plan" }, 0, 0);
+  }
+
+  /** A file starts, with `already` bytes in place (a resumed download). */
+  start(name: string, size: number, already = 0): void {
+    this.#set(name, already);
+    this.#emit({ type: "file-start", name }, already, size);
+  }
+
+  /** A file has now moved `bytes` of `size` bytes (it may go down when a try is restarted). */
+  bytes(name: string, bytes: number, size: number): void {
+    this.#set(name, bytes);
+    this.#emit({ type: "file-bytes", name }, bytes, size);
+  }
+
+  /** A file is done. */
+  end(result: TransferResult): void {
+    this.#filesDone++;
+    const bytes = this.#perFile.get(result.name) ?? 0;
+    this.#emit({ type: "file-end", name: result.name, result }, bytes, result.size);
+  }
+
+  #set(name: string, bytes: number): void {
+    this.#totalBytes += bytes - (this.#perFile.get(name) ?? 0);
+    this.#perFile.set(name, bytes);
+  }
+
+  #emit(
+    event: Pick<TransferProgressEvent, "type" | "name" | "result">,
+    fileBytes: number,
+    fileSize: number,
+  ): void {
+    if (!this.#listener) return;
+    this.#listener({
+      ...event,
+      operation: this.#operation,
+      fileBytes,
+      fileSize,
+      totalBytes: this.#totalBytes,
+      totalSize: this.#totalSize,
+      filesDone: this.#filesDone,
+      filesTotal: this.#filesTotal,
+    });
+  }
+}
