@@ -5,7 +5,6 @@
  * @module
  */
 
-import { writeAllSync } from "./io.ts";
 import type { CliIo } from "./io.ts";
 import { CliUsageError } from "./errors.ts";
 
@@ -60,7 +59,8 @@ export async function resolvePassword(io: CliIo, sources: PasswordSources): Prom
  * ```
  */
 export async function readSecretFromTerminal(prompt: string): Promise<string> {
-  writeAllSync(Deno.stderr, prompt);
+  const encoder = new TextEncoder();
+  Deno.stderr.writeSync(encoder.encode(prompt));
   Deno.stdin.setRaw(true);
   const chars: string[] = [];
   const buffer = new Uint8Array(64);
@@ -79,7 +79,7 @@ export async function readSecretFromTerminal(prompt: string): Promise<string> {
     }
   } finally {
     Deno.stdin.setRaw(false);
-    writeAllSync(Deno.stderr, "\n");
+    Deno.stderr.writeSync(encoder.encode("\n"));
   }
   return chars.join("");
 }

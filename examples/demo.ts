@@ -1,0 +1,88 @@
+/**
+ * `deno task demo`: a real qfieldcloud-cli session against the embedded test
+ * server, no account or network needed. It logs in, creates a project,
+ * uploads a small QGIS project with a photo, lists the files, packages the
+ * project and waits for it, downloads the package for QField, and ends with a
+ * JSON listing; each command line is printed with what it printed.
+ *
+ * @module
+ */
+
+import { main } from "../cli.ts";
+import { startTestServer } from "../testing/mod.ts";
+import { makeQgs } from "../tests/fixtures/qgis_project.ts";
+
+/** A tiny JPEG: the photo taken in the field. */
+const PHOTO = Uint8Array.from(
+  atob(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/yQALCAABAAEBAREA/8wABgAQEAX/2gAIAQEAAD8A0s8g/9k=",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+const bold = (text: string) => Deno.stdout.isTerminal() ? `\x1b[1m${text}\x1b[0m` : text;
+
+await using server = await startTestServer({
+  users: [{ username: "surveyor", password: "field-work-2026" }],
+  jobSeconds: 0.5,
+  quiet: true,
+});
+const work = await Deno.makeTempDir({ prefix: "qfieldcloud-demo-" });
+const env: Record<string, string> = {
+  QFIELDCLOUD_URL: server.url,
+  QFIELDCLOUD_CONFIG_DIR: `${work}/config`, // keep the demo's login out of your real config
+  NO_COLOR: "1",
+};
+
+/** Runs one CLI command in-process, printing the command line and its output. */
+async function cli(args: string[], stdin?: string): Promise<string> {
+  const shown = args.map((a) => /[\s"']/.test(a) ? JSON.stringify(a) : a).join(" ");
+  console.log(bold(`$ qfieldcloud-cli ${shown}`) + (stdin ? "   # password on stdin" : ""));
+  let stdout = "";
+  const code = await main(args, {
+    stdout: { write: (text) => void (stdout += text), isTerminal: false },
+    stderr: {
+      write: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
+      isTerminal: false,
+    },
+    env: (name) => env[name],
+    stdinIsTerminal: false,
+    readStdin: () => Promise.resolve(stdin ?? ""),
+  });
+  // The token is secret even in a demo: show its shape, not its value.
+  console.log(stdout.replace(/(QFIELDCLOUD_TOKEN=")[^"]+/, "$1…").trimEnd());
+  if (code !== 0) throw new Error(`qfieldcloud-cli ${shown} exited with ${code}`);
+  console.log();
+  return stdout;
+}
+
+try {
+  console.log(`Test server: ${server.url}\n`);
+
+  // A small QGIS project with a photo, as QFieldSync would prepare it.
+  const local = `${work}/survey`;
+  await Deno.mkdir(`${local}/DCIM`, { recursive: true });
+  await Deno.writeTextFile(
+    `${local}/survey.qgs`,
+    makeQgs({ title: "survey", layers: [] }),
+  );
+  await Deno.writeFile(`${local}/DCIM/tree-0001.jpg`, PHOTO);
+
+  await cli(["login", "surveyor", "--password-stdin"], "field-work-2026\n");
+  const created = await cli(["create-project", "survey-2026", "--description", "Street trees"]);
+  const id = created.match(/with id ([0-9a-f-]{36})/)![1];
+  await cli(["upload-files", id, local]);
+  await cli(["list-files", id]);
+  await cli(["job-trigger", id, "package", "--wait", "--interval", "0.2"]);
+  await cli(["package-latest", id]);
+  await cli(["package-download", id, `${work}/for-qfield`]);
+  await cli(["list-projects"]);
+  await cli(["--json", "list-files", id]);
+  console.log("The package, as QField would receive it:");
+  for await (const entry of Deno.readDir(`${work}/for-qfield`)) {
+    const info = await Deno.stat(`${work}/for-qfield/${entry.name}`);
+    console.log(`  ${entry.name}${entry.isDirectory ? "/" : `  (${info.size} bytes)`}`);
+  }
+} finally {
+  await Deno.remove(work, { recursive: true });
+}

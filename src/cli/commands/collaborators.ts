@@ -1,0 +1,87 @@
+/**
+ * Collaborator commands: `collaborators-get`, `collaborators-add`,
+ * `collaborators-patch`, `collaborators-remove`.
+ *
+ * @module
+ */
+
+import { Argument, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { type Collaborator, ProjectCollaboratorRole } from "../../../mod.ts";
+import type { CliContext } from "../context.ts";
+
+const ROLES = Object.values(ProjectCollaboratorRole);
+
+const COLUMNS = [
+  { header: "COLLABORATOR", value: (c: Collaborator) => c.collaborator },
+  { header: "ROLE", value: (c: Collaborator) => c.role },
+];
+
+function roleArgument() {
+  return new Argument("<role>", "Role: admin, manager, editor, reporter or reader.").choices(
+    ROLES,
+  );
+}
+
+/**
+ * Adds the collaborator commands.
+ *
+ * @example
+ * ```ts ignore
+ * registerCollaboratorCommands(program, ctx);
+ * ```
+ */
+export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: CliContext): void {
+  program.command("collaborators-get")
+    .description("List a project's collaborators and their roles.")
+    .argument("<project_id>", "Project id.")
+    .action(async (projectId) => {
+      const collaborators = await (await ctx.client()).getProjectCollaborators(projectId);
+      ctx.out.result(collaborators, () => {
+        if (collaborators.length === 0) ctx.out.line(`No collaborators in project "${projectId}".`);
+        else ctx.out.table(collaborators, COLUMNS);
+      });
+    });
+
+  program.command("collaborators-add")
+    .description("Add a user or team as a collaborator of a project, with a role.")
+    .argument("<project_id>", "Project id.")
+    .argument("<username>", "Username (or @organization/team).")
+    .addArgument(roleArgument())
+    .action(async (projectId, username, role) => {
+      const added = await (await ctx.client()).addProjectCollaborator(projectId, username, role);
+      ctx.out.result(added, () => {
+        ctx.out.line(
+          `Collaborator "${added.collaborator}" added to project "${added.project_id}" with role "${added.role}".`,
+        );
+      });
+    });
+
+  program.command("collaborators-patch")
+    .description("Change a collaborator's role.")
+    .argument("<project_id>", "Project id.")
+    .argument("<username>", "Username (or @organization/team).")
+    .addArgument(roleArgument())
+    .action(async (projectId, username, role) => {
+      const changed = await (await ctx.client()).patchProjectCollaborators(
+        projectId,
+        username,
+        role,
+      );
+      ctx.out.result(changed, () => {
+        ctx.out.line(
+          `Collaborator "${changed.collaborator}" of project "${changed.project_id}" now has role "${changed.role}".`,
+        );
+      });
+    });
+
+  program.command("collaborators-remove")
+    .description("Remove a collaborator from a project.")
+    .argument("<project_id>", "Project id.")
+    .argument("<username>", "Username (or @organization/team).")
+    .action(async (projectId, username) => {
+      await (await ctx.client()).removeProjectCollaborator(projectId, username);
+      ctx.out.result({ removed: true, project_id: projectId, collaborator: username }, () => {
+        ctx.out.line(`Collaborator "${username}" removed from project "${projectId}".`);
+      });
+    });
+}

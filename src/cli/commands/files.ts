@@ -1,0 +1,239 @@
+/**
+ * File commands: `list-files`, `upload-files`, `download-files`,
+ * `delete-files` and `delete-file`.
+ *
+ * @module
+ */
+
+import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import { type RemoteFile, resolveLocalPath } from "../../../mod.ts";
+import type { CliContext } from "../context.ts";
+import { CliError, CliUsageError } from "../errors.ts";
+import { ExitCode } from "../exit_codes.ts";
+import { formatBytes } from "../output.ts";
+import { integerParser } from "../options.ts";
+import { reportTransfer, resultJson, startProgress } from "./transfer_report.ts";
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `--filter GLOB`, repeatable. */
+export function filterOption(
+  what: string,
+): Option<"--filter <glob>", undefined, undefined, string[]> {
+  return new Option(
+    "--filter <glob>",
+    `Only the files which match the glob (* also matches /); repeat for more. Default: ${what}.`,
+  ).argParser(collect);
+}
+
+/** `--concurrency N`. */
+export function concurrencyOption(): Option<"--concurrency <n>", undefined, undefined, number> {
+  return new Option("--concurrency <n>", "Files transferred at the same time. Default: 8.")
+    .argParser(integerParser(1));
+}
+
+const GLOB_CHARS = /[*?[]/;
+
+/**
+ * Adds the file commands.
+ *
+ * @example
+ * ```ts ignore
+ * registerFileCommands(program, ctx);
+ * ```
+ */
+export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContext): void {
+  program.command("list-files")
+    .description("List a project's files.")
+    .argument("<project_id>", "Project id.")
+    .addOption(new Option("--skip-metadata", "Accepted for compatibility; no effect.").hideHelp())
+    .addOption(new Option("--no-skip-metadata", "Accepted for compatibility.").hideHelp())
+    .action(async (projectId) => {
+      const files = await (await ctx.client()).listRemoteFiles(projectId);
+      files.sort((a, b) => a.name.localeCompare(b.name));
+      ctx.out.result(files, () => {
+        if (files.length === 0) {
+          ctx.out.line(`No files in project "${projectId}".`);
+          return;
+        }
+        ctx.out.table(files, [
+          { header: "LAST MODIFIED", value: (f: RemoteFile) => f.last_modified ?? "" },
+          { header: "SIZE", value: (f: RemoteFile) => formatBytes(f.size), right: true },
+          {
+            header: "VERSIONS",
+            value: (f: RemoteFile) => String(f.versions?.length ?? 1),
+            right: true,
+          },
+          { header: "NAME", value: (f: RemoteFile) => f.name },
+        ]);
+      });
+    });
+
+  const upload = program.command("upload-files")
+    .description(
+      "Upload the files of a local folder to a project. Files whose etag equals the remote one\n" +
+        "are skipped (unless --force); .qgs/.qgz files go last. Exits 8 if some files failed.",
+    )
+    .argument("<project_id>", "Project id.")
+    .argument("<project_path>", "Local folder to upload.")
+    .addOption(filterOption("every file"))
+    .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
+    .option("--no-throw-on-error", "Go on with the other files when one fails.")
+    .option("--force", "Upload even the files that are unchanged. Default: no.")
+    .option("--no-force", "Skip the files that are unchanged.")
+    .addOption(concurrencyOption())
+    .option("--dry-run", "Show what would be uploaded; upload nothing.");
+  upload.action(async (projectId, projectPath, options) => {
+    const client = await ctx.client();
+    const progress = startProgress(ctx, "Uploading");
+    let results;
+    try {
+      results = await client.uploadFiles(projectId, projectPath, {
+        filter: options.filter,
+        throwOnError: options.throwOnError ?? false,
+        force: options.force ?? false,
+        concurrency: options.concurrency,
+        dryRun: options.dryRun ?? false,
+        onProgress: progress.onProgress,
+        signal: ctx.io.signal,
+      });
+    } finally {
+      progress.finish();
+    }
+    reportTransfer(
+      ctx,
+      results,
+      { verb: "upload", done: "Uploaded", nothing: "Nothing to upload." },
+      options.dryRun ?? false,
+    );
+  });
+
+  program.command("download-files")
+    .description(
+      "Download a project's files into a local folder. Files whose local etag equals the remote\n" +
+        "one are skipped (unless --force-download); interrupted downloads resume. With\n" +
+        "--version-id, downloads that version of the one file named by --filter.",
+    )
+    .argument("<project_id>", "Project id.")
+    .argument("<local_dir>", "Local folder to download into.")
+    .addOption(filterOption("every file"))
+    .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
+    .option("--no-throw-on-error", "Go on with the other files when one fails.")
+    .option("--force-download", "Download even the files that are up to date. Default: no.")
+    .option("--no-force-download", "Skip the files that are up to date.")
+    .option("--version-id <version_id>", "Download this version of the file named by --filter.")
+    .addOption(concurrencyOption())
+    .option("--dry-run", "Show what would be downloaded; download nothing.")
+    .action(async (projectId, localDir, options) => {
+      const client = await ctx.client();
+      const dryRun = options.dryRun ?? false;
+      const words = { verb: "download", done: "Downloaded", nothing: "Nothing to download." };
+      if (options.versionId !== undefined) {
+        const name = options.filter?.length === 1 ? options.filter[0] : undefined;
+        if (name === undefined || GLOB_CHARS.test(name)) {
+          throw new CliUsageError(
+            "--version-id needs the file's exact name in one --filter, e.g. --filter data.gpkg",
+          );
+        }
+        const target = resolveLocalPath(localDir, name);
+        if (target.problem !== undefined) throw new CliUsageError(target.problem);
+        const file = (await client.listRemoteFiles(projectId)).find((f) => f.name === name);
+        const version = file?.versions?.find((v) => v.version_id === options.versionId);
+        if (!file || !version) {
+          throw new CliError(
+            file
+              ? `File "${name}" has no version "${options.versionId}"`
+              : `Project "${projectId}" has no file "${name}"`,
+            ExitCode.NOT_FOUND,
+          );
+        }
+        const progress = startProgress(ctx, "Downloading");
+        let result;
+        try {
+          result = await client.downloadFile(projectId, name, target.path, {
+            version: version.version_id,
+            etag: version.md5sum,
+            size: version.size,
+            forceDownload: options.forceDownload ?? false,
+            dryRun,
+            onProgress: progress.onProgress,
+            signal: ctx.io.signal,
+          });
+        } finally {
+          progress.finish();
+        }
+        reportTransfer(ctx, [result], words, dryRun);
+        return;
+      }
+      const progress = startProgress(ctx, "Downloading");
+      let results;
+      try {
+        results = await client.downloadProject(projectId, localDir, {
+          filter: options.filter,
+          throwOnError: options.throwOnError ?? false,
+          forceDownload: options.forceDownload ?? false,
+          concurrency: options.concurrency,
+          dryRun,
+          onProgress: progress.onProgress,
+          signal: ctx.io.signal,
+        });
+      } finally {
+        progress.finish();
+      }
+      reportTransfer(ctx, results, words, dryRun);
+    });
+
+  program.command("delete-files")
+    .description(
+      "Delete the project files that match any of the globs. A * also matches /. Exits 8 if\n" +
+        "some files failed.",
+    )
+    .argument("<project_id>", "Project id.")
+    .argument("<paths...>", "Globs or names of the files to delete.")
+    .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
+    .option("--no-throw-on-error", "Go on with the other files when one fails.")
+    .addOption(concurrencyOption())
+    .option("--dry-run", "Show what would be deleted; delete nothing.")
+    .action(async (projectId, paths, options) => {
+      const results = await (await ctx.client()).deleteFiles(projectId, paths, {
+        throwOnError: options.throwOnError ?? false,
+        concurrency: options.concurrency,
+        dryRun: options.dryRun ?? false,
+        signal: ctx.io.signal,
+      });
+      reportTransfer(
+        ctx,
+        results,
+        { verb: "delete", done: "Deleted", nothing: "No file matches; nothing to delete." },
+        options.dryRun ?? false,
+      );
+    });
+
+  program.command("delete-file")
+    .description("Delete one file with all its versions, or only one version.")
+    .argument("<project_id>", "Project id.")
+    .argument("<filename>", "The file's name in the project, e.g. DCIM/photo.jpg.")
+    .option(
+      "--version-id <version_id>",
+      "Delete only this version. Otherwise the file and all its versions are deleted.",
+    )
+    .action(async (projectId, filename, options) => {
+      const result = await (await ctx.client()).deleteFile(projectId, filename, {
+        versionId: options.versionId,
+        signal: ctx.io.signal,
+      });
+      ctx.out.result(
+        { ...resultJson(result), project_id: projectId, version_id: options.versionId ?? null },
+        () => {
+          ctx.out.line(
+            options.versionId
+              ? `Deleted version "${options.versionId}" of "${filename}".`
+              : `Deleted "${filename}" and all its versions.`,
+          );
+        },
+      );
+    });
+}

@@ -1,0 +1,93 @@
+/**
+ * Package commands: `package-latest` and `package-download`.
+ *
+ * @module
+ */
+
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
+import type { LayerInfo } from "../../../mod.ts";
+import type { CliContext } from "../context.ts";
+import { formatBytes } from "../output.ts";
+import { concurrencyOption, filterOption } from "./files.ts";
+import { reportTransfer, startProgress } from "./transfer_report.ts";
+
+/**
+ * Adds the package commands.
+ *
+ * @example
+ * ```ts ignore
+ * registerPackageCommands(program, ctx);
+ * ```
+ */
+export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliContext): void {
+  program.command("package-latest")
+    .description("Show the latest package of a project: its status, files and layer checks.")
+    .argument("<project_id>", "Project id.")
+    .action(async (projectId) => {
+      const latest = await (await ctx.client()).packageLatest(projectId);
+      ctx.out.result(latest, () => {
+        ctx.out.line(`Packaging status for ${projectId}: ${latest.status}`);
+        if (latest.packaged_at) ctx.out.line(`Packaged at: ${latest.packaged_at}`);
+        if (latest.files?.length) {
+          ctx.out.line();
+          ctx.out.table(latest.files, [
+            { header: "SIZE", value: (f) => formatBytes(f.size), right: true },
+            { header: "FILE", value: (f) => f.name },
+          ]);
+        }
+        const layers: LayerInfo[] = Object.values(latest.layers ?? {});
+        if (layers.length) {
+          ctx.out.line();
+          ctx.out.table(layers, [
+            { header: "VALID", value: (l) => l.is_valid ? "yes" : "NO" },
+            { header: "LAYER", value: (l) => l.name },
+            { header: "STATUS", value: (l) => l.error_code ?? "" },
+            { header: "SUMMARY", value: (l) => l.error_summary ?? "" },
+          ]);
+        }
+      });
+      const invalid = Object.values(latest.layers ?? {}).filter((l) => !l.is_valid);
+      for (const layer of invalid) {
+        ctx.out.warn(`Invalid layer "${layer.name}": ${layer.error_code}`);
+      }
+    });
+
+  program.command("package-download")
+    .description(
+      "Download the files of the project's latest package (for QField) into a local folder.\n" +
+        "Files whose local etag equals the package's are skipped (unless --force-download).",
+    )
+    .argument("<project_id>", "Project id.")
+    .argument("<local_dir>", "Local folder to download into.")
+    .addOption(filterOption("every packaged file"))
+    .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
+    .option("--no-throw-on-error", "Go on with the other files when one fails.")
+    .option("--force-download", "Download even the files that are up to date. Default: no.")
+    .option("--no-force-download", "Skip the files that are up to date.")
+    .addOption(concurrencyOption())
+    .option("--dry-run", "Show what would be downloaded; download nothing.")
+    .action(async (projectId, localDir, options) => {
+      const client = await ctx.client();
+      const progress = startProgress(ctx, "Downloading");
+      let results;
+      try {
+        results = await client.packageDownload(projectId, localDir, {
+          filter: options.filter,
+          throwOnError: options.throwOnError ?? false,
+          forceDownload: options.forceDownload ?? false,
+          concurrency: options.concurrency,
+          dryRun: options.dryRun ?? false,
+          onProgress: progress.onProgress,
+          signal: ctx.io.signal,
+        });
+      } finally {
+        progress.finish();
+      }
+      reportTransfer(
+        ctx,
+        results,
+        { verb: "download", done: "Downloaded", nothing: "No packaged files to download." },
+        options.dryRun ?? false,
+      );
+    });
+}

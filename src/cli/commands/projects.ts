@@ -1,0 +1,186 @@
+/**
+ * Project commands: `list-projects`, `get-project`, `create-project`,
+ * `patch-project`, `delete-project`, `upload-project-thumbnail`,
+ * `get-project-seed`, `get-project-seed-xlsform`.
+ *
+ * @module
+ */
+
+import { Argument, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
+import { Pagination, type PatchProjectOptions } from "../../../mod.ts";
+import type { CliContext } from "../context.ts";
+import { CliUsageError } from "../errors.ts";
+import { flagPair, integerParser } from "../options.ts";
+import { printRecord, PROJECT_COLUMNS, PROJECT_FIELDS } from "./common.ts";
+
+const PROJECT_TYPES = ["regular", "template", "shared_datasets"] as const;
+
+/**
+ * Adds the project commands.
+ *
+ * @example
+ * ```ts ignore
+ * registerProjectCommands(program, ctx);
+ * ```
+ */
+export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliContext): void {
+  const list = program.command("list-projects")
+    .description("List the QFieldCloud projects you have a role on.")
+    .addOption(
+      new Option("-l, --limit <n>", "Return at most this many projects (one page).")
+        .argParser(integerParser(1)),
+    )
+    .addOption(
+      new Option("-o, --offset <n>", "Skip this many projects (one page).")
+        .argParser(integerParser(0)),
+    )
+    .option("--owner <owner>", "Only projects of this user or organization.")
+    .option("--name <name>", "Only the project of this name (case-insensitive).")
+    .option("--search <text>", "Only projects matching this text.")
+    .addOption(
+      new Option("--ordering <field>", "Sort by this field; prefix - for descending.").choices(
+        ["name", "-name", "owner", "-owner", "created_at", "-created_at"],
+      ),
+    );
+  const includePublic = flagPair(
+    list,
+    "--include-public",
+    "--no-public",
+    "Include public projects. Default: no.",
+    "Do not include public projects.",
+  );
+  list.action(async (options) => {
+    const client = await ctx.client();
+    const pagination = options.limit !== undefined || options.offset !== undefined
+      ? new Pagination({ limit: options.limit, offset: options.offset })
+      : undefined;
+    const projects = await client.listProjects({
+      includePublic: includePublic() ?? false,
+      pagination,
+      owner: options.owner,
+      name: options.name,
+      search: options.search,
+      ordering: options.ordering,
+    });
+    ctx.out.result(projects, () => {
+      if (projects.length === 0) ctx.out.line("No projects.");
+      else ctx.out.table(projects, PROJECT_COLUMNS);
+    });
+  });
+
+  program.command("get-project")
+    .description("Show a project.")
+    .argument("<project_id>", "Project id.")
+    .action(async (projectId) => {
+      const project = await (await ctx.client()).getProject(projectId);
+      ctx.out.result(project, () => printRecord(ctx.out, project, PROJECT_FIELDS));
+    });
+
+  const create = program.command("create-project")
+    .description("Create a new empty project.")
+    .argument("<name>", "Project name: letters, digits, _, - and . only.")
+    .option("--owner <owner>", "Owner (user or organization). Default: you.")
+    .option("--description <text>", "Description of the project.")
+    .addOption(
+      new Option("--project-type <type>", "Type of the project. Default: regular.")
+        .choices(PROJECT_TYPES),
+    )
+    .option("--clone-from <project_id>", "Copy the files of this project into the new one.");
+  const createPublic = flagPair(
+    create,
+    "--is-public",
+    "--is-private",
+    "Make the project public.",
+    "Make the project private. Default.",
+  );
+  create.action(async (name, options) => {
+    const project = await (await ctx.client()).createProject(name, {
+      owner: options.owner,
+      description: options.description,
+      isPublic: createPublic() ?? false,
+      projectType: options.projectType,
+      cloneFromProject: options.cloneFrom,
+    });
+    ctx.out.result(project, () => {
+      ctx.out.line(`Created project "${project.owner}/${project.name}" with id ${project.id}.`);
+    });
+  });
+
+  const patch = program.command("patch-project")
+    .description("Change a project: only the options given are sent.")
+    .argument("<project_id>", "Project id.")
+    .option("--name <name>", "New project name.")
+    .option("--description <text>", 'New description ("" clears it).')
+    .option("--owner <owner>", "Transfer the project to this user or organization.")
+    .addOption(
+      new Option("--project-type <type>", "New type of the project.").choices(PROJECT_TYPES),
+    );
+  const patchPublic = flagPair(
+    patch,
+    "--is-public",
+    "--is-no-public",
+    "Make the project public.",
+    "Make the project private.",
+  );
+  patch.action(async (projectId, options) => {
+    const changes: PatchProjectOptions = {};
+    if (options.name !== undefined) changes.name = options.name;
+    if (options.description !== undefined) changes.description = options.description;
+    if (options.owner !== undefined) changes.owner = options.owner;
+    if (options.projectType !== undefined) changes.projectType = options.projectType;
+    const isPublic = patchPublic();
+    if (isPublic !== undefined) changes.isPublic = isPublic;
+    if (Object.keys(changes).length === 0) {
+      throw new CliUsageError(
+        "Nothing to change: pass --name, --description, --owner, --project-type, --is-public or --is-no-public",
+      );
+    }
+    const project = await (await ctx.client()).patchProject(projectId, changes);
+    ctx.out.result(project, () => {
+      ctx.out.line(`Patched project "${project.owner}/${project.name}" (${project.id}).`);
+    });
+  });
+
+  program.command("delete-project")
+    .description("Delete a project with all its files, jobs and packages.")
+    .argument("<project_id>", "Project id.")
+    .action(async (projectId) => {
+      await (await ctx.client()).deleteProject(projectId);
+      ctx.out.result({ deleted: true, project_id: projectId }, () => {
+        ctx.out.line(`Deleted project "${projectId}".`);
+      });
+    });
+
+  program.command("upload-project-thumbnail")
+    .description("Upload a PNG or JPEG image (at most 5 MiB) as the project's thumbnail.")
+    .argument("<project_id>", "Project id.")
+    .addArgument(new Argument("<local_filename>", "The .png, .jpg or .jpeg file."))
+    .action(async (projectId, localFilename) => {
+      await (await ctx.client()).uploadProjectThumbnail(projectId, localFilename);
+      ctx.out.result({ uploaded: true, project_id: projectId, filename: localFilename }, () => {
+        ctx.out.line(`Uploaded "${localFilename}" as the thumbnail of project "${projectId}".`);
+      });
+    });
+
+  program.command("get-project-seed")
+    .description("Show how a project was seeded (extent, basemaps, XLSForm).")
+    .argument("<project_id>", "Project id.")
+    .action(async (projectId) => {
+      const seed = await (await ctx.client()).getProjectSeed(projectId);
+      ctx.out.result(seed, () => printRecord(ctx.out, seed));
+    });
+
+  program.command("get-project-seed-xlsform")
+    .description(
+      "Download the XLSForm a project was seeded with into a directory. The file name comes\n" +
+        "from the server (normally xlsform.xlsx); an existing file of that name is replaced.",
+    )
+    .argument("<project_id>", "Project id.")
+    .argument("<local_dir>", "Directory to write to (created if missing).")
+    .action(async (projectId, localDir) => {
+      const path = await (await ctx.client()).getProjectSeedXlsform(projectId, localDir);
+      ctx.out.result({ project_id: projectId, path }, () => {
+        ctx.out.line(`Saved the XLSForm of project "${projectId}" to ${path}.`);
+      });
+    });
+}

@@ -1,0 +1,144 @@
+/**
+ * What the transfer commands share: live progress on stderr, the results as
+ * a table or JSON, and exit code 8 when some files failed.
+ *
+ * @module
+ */
+
+import {
+  FileTransferStatus,
+  type TransferProgressEvent,
+  type TransferResult,
+} from "../../../mod.ts";
+import type { CliContext } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { ExitCode } from "../exit_codes.ts";
+import { formatBytes } from "../output.ts";
+import { ProgressDisplay } from "../progress.ts";
+
+/** A transfer result as printed in `--json` mode (snake_case, stable keys). */
+export interface TransferResultJson {
+  name: string;
+  status: string;
+  size: number;
+  reason: string | null;
+  error: string | null;
+  local_path: string | null;
+}
+
+/**
+ * Converts results for `--json` output: the error becomes its message.
+ *
+ * @example
+ * ```ts ignore
+ * ctx.out.printJson(results.map(resultJson));
+ * ```
+ */
+export function resultJson(result: TransferResult): TransferResultJson {
+  return {
+    name: result.name,
+    status: result.status,
+    size: result.size,
+    reason: result.reason ?? null,
+    error: result.error ? result.error.message : null,
+    local_path: result.localPath ?? null,
+  };
+}
+
+/**
+ * Live progress for a transfer: drawn on stderr only when it is a terminal
+ * and `--json` is off. Call `finish()` when the transfer ends.
+ *
+ * @example
+ * ```ts ignore
+ * const progress = startProgress(ctx, "Uploading");
+ * try { await client.uploadFiles(id, dir, { onProgress: progress.onProgress }); }
+ * finally { progress.finish(); }
+ * ```
+ */
+export function startProgress(
+  ctx: CliContext,
+  verb: string,
+): { onProgress: (event: TransferProgressEvent) => void; finish: () => void } {
+  const live = ctx.io.stderr.isTerminal && !ctx.out.json;
+  const display = new ProgressDisplay({
+    sink: ctx.io.stderr,
+    verb,
+    live,
+    color: ctx.out.color,
+  });
+  return {
+    onProgress: live ? (event) => display.update(event) : () => {},
+    finish: () => display.finish(),
+  };
+}
+
+/** Words of {@linkcode reportTransfer}. */
+export interface TransferWords {
+  /** E.g. `upload`. */
+  verb: string;
+  /** E.g. `Uploaded`. */
+  done: string;
+  /** E.g. `Nothing to upload.` */
+  nothing: string;
+}
+
+/**
+ * Prints the results (a table and a summary, or the JSON document), warns
+ * about each failed file on stderr, and fails with exit code 8 if any failed.
+ *
+ * @example
+ * ```ts ignore
+ * reportTransfer(ctx, results, { verb: "upload", done: "Uploaded", nothing: "Nothing to upload." }, false);
+ * ```
+ */
+export function reportTransfer(
+  ctx: CliContext,
+  results: readonly TransferResult[],
+  words: TransferWords,
+  dryRun: boolean,
+): void {
+  const out = ctx.out;
+  const failed = results.filter((r) => r.status === FileTransferStatus.FAILED);
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  out.result(results.map(resultJson), () => {
+    if (results.length === 0) {
+      out.line(words.nothing);
+      return;
+    }
+    out.table(results, [
+      {
+        header: "STATUS",
+        value: (r) =>
+          dryRun && r.status === "PENDING" ? `WOULD ${words.verb.toUpperCase()}` : r.status,
+      },
+      { header: "SIZE", value: (r) => formatBytes(r.size), right: true },
+      { header: "NAME", value: (r) => r.name },
+      { header: "NOTE", value: (r) => r.error?.message ?? r.reason ?? "" },
+    ]);
+    if (dryRun) {
+      out.line(
+        `Dry run: ${count(FileTransferStatus.PENDING)} file(s) would ${words.verb}, ` +
+          `${count(FileTransferStatus.SKIPPED)} skipped; nothing was changed.`,
+      );
+    } else {
+      out.line(
+        `${words.done} ${count(FileTransferStatus.SUCCESS)} file(s), ` +
+          `${count(FileTransferStatus.SKIPPED)} skipped, ${failed.length} failed.`,
+      );
+    }
+  });
+  for (const result of failed) {
+    out.warn(
+      `File "${result.name}" failed to ${words.verb}: ${
+        result.error?.message ?? result.reason ?? "unknown error"
+      }`,
+    );
+  }
+  if (failed.length > 0) {
+    throw new CliError(
+      `${failed.length} of ${results.length} file(s) failed to ${words.verb}`,
+      ExitCode.PARTIAL,
+    );
+  }
+}

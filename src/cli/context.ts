@@ -1,0 +1,232 @@
+/**
+ * The state of one CLI run: the resolved global options, the printer, and the
+ * client, built on first use with the TLS choice, the token and `--debug`.
+ *
+ * Where the token comes from, first match wins:
+ * 1. `-t/--token` or `QFIELDCLOUD_TOKEN`;
+ * 2. `-u/--username` with a password (`-p/--password`, `QFIELDCLOUD_PASSWORD`, or a
+ *    prompt when the username was given on the command line): logs in first, as
+ *    the Python CLI does;
+ * 3. the token `login` saved in the credentials file for this URL.
+ *
+ * @module
+ */
+
+import { Client, type FetchLike, VERSION } from "../../mod.ts";
+import type { ExitCode } from "./exit_codes.ts";
+import { CredentialStore } from "./credentials.ts";
+import { CliUsageError } from "./errors.ts";
+import type { CliIo } from "./io.ts";
+import { Output } from "./output.ts";
+import { resolvePassword } from "./prompt.ts";
+import { caCertFetch, insecureFetch } from "./tls.ts";
+
+/** The API of app.qfield.cloud, the default `--url`. */
+export const DEFAULT_URL = "https://app.qfield.cloud/api/v1/";
+
+/** The global options after command line, environment and defaults are merged. */
+export interface GlobalOptions {
+  /** API URL. */
+  url: string;
+  /** Username or email for an implicit login. */
+  username?: string;
+  /** True when the username came from the command line (not the environment). */
+  usernameFromArgs: boolean;
+  /** Password for an implicit login. */
+  password?: string;
+  /** Session token. */
+  token?: string;
+  /** `--json` mode. */
+  json: boolean;
+  /** Verify TLS certificates. */
+  verifySsl: boolean;
+  /** PEM file with extra CA certificates. */
+  caCert?: string;
+  /** Print requests and stack traces. */
+  debug: boolean;
+  /** Seconds allowed to connect (added to the read timeout; 0 or less: no timeout). */
+  connectTimeout: number;
+  /** Seconds allowed to wait for the server's answer (0 or less: no timeout). */
+  readTimeout: number;
+}
+
+/** How {@linkcode CliContext.client} should authenticate. */
+export interface ClientRequirements {
+  /**
+   * `true` (default): use the token, else log in with `-u/-p`, else the saved token.
+   * `"token"`: use a token if there is one, never log in. `false`: anonymous.
+   */
+  auth?: boolean | "token";
+}
+
+/** Adds `--debug` request lines (method, URL, status, time; never a token) to a fetch. */
+function debugFetch(inner: FetchLike, out: Output): FetchLike {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const started = performance.now();
+    out.debug(`> ${request.method} ${request.url}`);
+    try {
+      const response = await inner(request);
+      const ms = Math.round(performance.now() - started);
+      out.debug(
+        `< ${response.status} ${response.statusText} ${request.method} ${request.url} (${ms} ms)`,
+      );
+      return response;
+    } catch (error) {
+      out.debug(`< failed ${request.method} ${request.url}: ${(error as Error).message}`);
+      throw error;
+    }
+  };
+}
+
+/**
+ * One CLI run's state, shared by the commands.
+ *
+ * @example
+ * ```ts ignore
+ * const client = await ctx.client();
+ * ctx.out.result(await client.listProjects(), () => {});
+ * ```
+ */
+export class CliContext {
+  /** Streams, environment and platform. */
+  readonly io: CliIo;
+  /** The exit code a command chose for a run that printed its result (0 if none). */
+  exitCode: ExitCode = 0;
+  #globals?: GlobalOptions;
+  #out?: Output;
+  #client?: Client;
+  #closers: (() => void)[] = [];
+  #store?: CredentialStore;
+
+  /** Creates the context for the streams and environment. */
+  constructor(io: CliIo) {
+    this.io = io;
+  }
+
+  /** Sets the global options once they are parsed. */
+  setGlobals(globals: GlobalOptions): void {
+    this.#globals = globals;
+    this.#out = new Output(this.io.stdout, this.io.stderr, {
+      json: globals.json,
+      color: this.io.stderr.isTerminal && !this.io.env("NO_COLOR"),
+    });
+    this.#out.addSecret(globals.token);
+    this.#out.addSecret(globals.password);
+  }
+
+  /** The global options. */
+  get globals(): GlobalOptions {
+    if (!this.#globals) throw new Error("Global options are not parsed yet");
+    return this.#globals;
+  }
+
+  /** True once the global options are parsed. */
+  get ready(): boolean {
+    return this.#globals !== undefined;
+  }
+
+  /** The printer. */
+  get out(): Output {
+    if (!this.#out) throw new Error("Global options are not parsed yet");
+    return this.#out;
+  }
+
+  /** The credentials file. */
+  get credentials(): CredentialStore {
+    this.#store ??= CredentialStore.forEnvironment(this.io);
+    return this.#store;
+  }
+
+  /** The fetch with the TLS choice and `--debug` applied. */
+  async #fetch(): Promise<FetchLike | undefined> {
+    const globals = this.globals;
+    let fetch: FetchLike | undefined = this.io.fetch;
+    if (globals.caCert) {
+      let pem: string;
+      try {
+        pem = await Deno.readTextFile(globals.caCert);
+      } catch (error) {
+        throw new CliUsageError(
+          `Cannot read the CA certificate "${globals.caCert}": ${(error as Error).message}`,
+        );
+      }
+      if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new CliUsageError(`No PEM certificate in "${globals.caCert}"`);
+      }
+      const closable = caCertFetch(pem);
+      this.#closers.push(closable.close);
+      fetch = closable.fetch;
+    }
+    if (!globals.verifySsl) {
+      if (globals.caCert) {
+        this.out.warn("--no-verify-ssl overrides --ca-cert: certificates are not verified");
+      }
+      const closable = insecureFetch();
+      this.#closers.push(closable.close);
+      fetch = closable.fetch;
+    }
+    if (globals.debug) {
+      fetch = debugFetch(fetch ?? ((input, init) => globalThis.fetch(input, init)), this.out);
+    }
+    return fetch;
+  }
+
+  /** The request timeout in milliseconds, 0 for none. */
+  get timeoutMs(): number {
+    const { connectTimeout, readTimeout } = this.globals;
+    if (connectTimeout <= 0 || readTimeout <= 0) return 0;
+    return Math.round((connectTimeout + readTimeout) * 1000);
+  }
+
+  /**
+   * The client, authenticated as the requirements say. Built once per run.
+   */
+  async client(requirements: ClientRequirements = {}): Promise<Client> {
+    const auth = requirements.auth ?? true;
+    if (!this.#client) {
+      this.#client = new Client({
+        url: this.globals.url,
+        token: "", // never fall back to the process environment: the CLI resolved it already
+        fetch: await this.#fetch(),
+        userAgent: `qfieldcloud-cli/${VERSION}`,
+        timeoutMs: this.timeoutMs,
+        signal: this.io.signal,
+      });
+    }
+    const client = this.#client;
+    if (auth === false || client.token) return client;
+    const globals = this.globals;
+    if (globals.token) {
+      client.token = globals.token;
+      return client;
+    }
+    if (auth === true && globals.username && (globals.password || globals.usernameFromArgs)) {
+      const password = await resolvePassword(this.io, {
+        username: globals.username,
+        given: globals.password,
+      });
+      this.out.addSecret(password);
+      const answer = await client.login(globals.username, password);
+      this.out.addSecret(answer.token);
+      return client;
+    }
+    const stored = await this.credentials.get(globals.url);
+    if (stored) {
+      this.out.addSecret(stored.token);
+      client.token = stored.token;
+    }
+    return client;
+  }
+
+  /** Releases TLS clients and connections. */
+  close(): void {
+    for (const close of this.#closers.splice(0)) {
+      try {
+        close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The per-user credentials file: tokens saved by `login`, one per server URL,
+ * read by later commands when no token is given. The file is written with
+ * mode 0600 (owner only) under the platform's configuration directory:
+ *
+ * | platform | directory |
+ * | --- | --- |
+ * | Linux and others | `$XDG_CONFIG_HOME/qfieldcloud`, else `~/.config/qfieldcloud` |
+ * | macOS | `~/Library/Application Support/qfieldcloud` |
+ * | Windows | `%APPDATA%\qfieldcloud` |
+ *
+ * `QFIELDCLOUD_CONFIG_DIR` overrides the directory (tests use it so that they
+ * never touch the real home).
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+
+/** What {@linkcode configDir} needs to know about the environment. */
+export interface ConfigEnv {
+  /** Reads an environment variable. */
+  env(name: string): string | undefined;
+  /** `Deno.build.os`. */
+  os: string;
+  /** The home directory. */
+  home?: string;
+}
+
+/**
+ * The directory of the CLI's configuration files.
+ *
+ * @example
+ * ```ts
+ * import { configDir } from "./credentials.ts";
+ * const dir = configDir({ env: () => undefined, os: "linux", home: "/home/ada" });
+ * console.log(dir); // "/home/ada/.config/qfieldcloud"
+ * ```
+ */
+export function configDir(config: ConfigEnv): string {
+  const override = config.env("QFIELDCLOUD_CONFIG_DIR");
+  if (override) return override;
+  const home = config.home ?? "";
+  if (config.os === "windows") {
+    return join(config.env("APPDATA") ?? join(home, "AppData", "Roaming"), "qfieldcloud");
+  }
+  if (config.os === "darwin") return join(home, "Library", "Application Support", "qfieldcloud");
+  return join(config.env("XDG_CONFIG_HOME") ?? join(home, ".config"), "qfieldcloud");
+}
+
+/** A token saved by `login`. */
+export interface StoredCredential {
+  /** The API URL the token belongs to. */
+  url: string;
+  /** The token. */
+  token: string;
+  /** Who logged in. */
+  username: string;
+  /** When the server expires the token (ISO 8601), if it said. */
+  expires_at: string | null;
+  /** When the token was saved (ISO 8601). */
+  saved_at: string;
+}
+
+interface CredentialsFile {
+  version: 1;
+  servers: Record<string, StoredCredential>;
+}
+
+/**
+ * Normalizes an API URL for use as a key: no credentials, no query, a trailing slash.
+ *
+ * @example
+ * ```ts
+ * import { credentialKey } from "./credentials.ts";
+ * console.log(credentialKey("https://app.qfield.cloud/api/v1")); // "https://app.qfield.cloud/api/v1/"
+ * ```
+ */
+export function credentialKey(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = "";
+  parsed.password = "";
+  parsed.search = "";
+  parsed.hash = "";
+  if (!parsed.pathname.endsWith("/")) parsed.pathname += "/";
+  return parsed.href;
+}
+
+/**
+ * Reads and writes the credentials file.
+ *
+ * @example
+ * ```ts
+ * import { CredentialStore } from "./credentials.ts";
+ * const store = new CredentialStore(await Deno.makeTempFile());
+ * await store.save({ url: "https://example.com/api/v1/", token: "t", username: "ada", expires_at: null });
+ * console.log((await store.get("https://example.com/api/v1/"))?.username); // "ada"
+ * ```
+ */
+export class CredentialStore {
+  #path: string;
+
+  /** Opens the store at the path of the file. */
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /**
+   * The store in the configuration directory.
+   */
+  static forEnvironment(config: ConfigEnv): CredentialStore {
+    return new CredentialStore(join(configDir(config), "credentials.json"));
+  }
+
+  /** Path of the file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  async #read(): Promise<CredentialsFile> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { version: 1, servers: {} };
+      throw error;
+    }
+    try {
+      const data = JSON.parse(text) as Partial<CredentialsFile>;
+      if (data && typeof data.servers === "object" && data.servers !== null) {
+        return { version: 1, servers: data.servers };
+      }
+    } catch {
+      // A damaged file is replaced on the next login rather than blocking every command.
+    }
+    return { version: 1, servers: {} };
+  }
+
+  async #write(data: CredentialsFile): Promise<void> {
+    const dir = dirname(this.#path);
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const temp = `${this.#path}.${crypto.randomUUID()}.tmp`;
+    // Created 0600 from the start, then renamed over the old file, so that the
+    // token is never readable by others, not even briefly.
+    await Deno.writeTextFile(temp, JSON.stringify(data, null, 2) + "\n", { mode: 0o600 });
+    try {
+      if (Deno.build.os !== "windows") await Deno.chmod(temp, 0o600);
+      await Deno.rename(temp, this.#path);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The saved token for the URL, unless absent or expired. */
+  async get(url: string, now: Date = new Date()): Promise<StoredCredential | undefined> {
+    const entry = (await this.#read()).servers[credentialKey(url)];
+    if (!entry || typeof entry.token !== "string" || !entry.token) return undefined;
+    if (entry.expires_at && Date.parse(entry.expires_at) <= now.getTime()) return undefined;
+    return entry;
+  }
+
+  /** Saves (or replaces) the token for its URL. */
+  async save(credential: Omit<StoredCredential, "saved_at">): Promise<StoredCredential> {
+    const data = await this.#read();
+    const entry: StoredCredential = {
+      ...credential,
+      url: credentialKey(credential.url),
+      saved_at: new Date().toISOString(),
+    };
+    data.servers[entry.url] = entry;
+    await this.#write(data);
+    return entry;
+  }
+
+  /** Removes the token for the URL; true if there was one. */
+  async remove(url: string): Promise<boolean> {
+    const data = await this.#read();
+    const key = credentialKey(url);
+    if (!(key in data.servers)) return false;
+    delete data.servers[key];
+    await this.#write(data);
+    return true;
+  }
+}
