@@ -15,6 +15,8 @@ import { register as registerDeltas } from "./deltas.ts";
 import { register as registerCollaborators } from "./collaborators.ts";
 import { register as registerMembers } from "./members.ts";
 import { register as registerTeams } from "./teams.ts";
+import { register as registerUsers } from "./users.ts";
+import { register as registerSubscriptions } from "./subscriptions.ts";
 
 /**
  * Registers every route on a router.
@@ -39,4 +41,6 @@ export function registerRoutes(router: Router, state: ServerState): void {
   registerCollaborators(router, state);
   registerMembers(router, state);
   registerTeams(router, state);
+  registerUsers(router, state);
+  registerSubscriptions(router, state);
 }

@@ -382,7 +382,8 @@ function getSeedXlsform(ctx: RequestContext): Response {
   requireRole(ctx, project, "reader");
   const xlsform = project.seed?.xlsform;
   if (!xlsform) throw new ApiError("object_not_found");
-  const ext = /\.[A-Za-z0-9]+$/.exec(xlsform.filename)?.[0] ?? "";
+  // The server lower-cases the suffix: `Path(name).suffix.lower()`.
+  const ext = (/\.[A-Za-z0-9]+$/.exec(xlsform.filename)?.[0] ?? "").toLowerCase();
   return new Response(xlsform.content.slice(), {
     status: 200,
     headers: {
