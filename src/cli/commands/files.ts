@@ -12,7 +12,7 @@ import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { integerParser } from "../options.ts";
-import { reportTransfer, resultJson, startProgress } from "./transfer_report.ts";
+import { reportTransfer, resultJson, runTransfer } from "./transfer_report.ts";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -88,26 +88,22 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
     .option("--dry-run", "Show what would be uploaded; upload nothing.");
   upload.action(async (projectId, projectPath, options) => {
     const client = await ctx.client();
-    const progress = startProgress(ctx, "Uploading");
-    let results;
-    try {
-      results = await client.uploadFiles(projectId, projectPath, {
-        filter: options.filter,
-        throwOnError: options.throwOnError ?? false,
-        force: options.force ?? false,
-        concurrency: options.concurrency,
-        dryRun: options.dryRun ?? false,
-        onProgress: progress.onProgress,
-        signal: ctx.io.signal,
-      });
-    } finally {
-      progress.finish();
-    }
-    reportTransfer(
+    const dryRun = options.dryRun ?? false;
+    const words = { verb: "upload", done: "Uploaded", nothing: "Nothing to upload." };
+    await runTransfer(
       ctx,
-      results,
-      { verb: "upload", done: "Uploaded", nothing: "Nothing to upload." },
-      options.dryRun ?? false,
+      "Uploading",
+      words,
+      dryRun,
+      (hooks) =>
+        client.uploadFiles(projectId, projectPath, {
+          filter: options.filter,
+          throwOnError: options.throwOnError ?? false,
+          force: options.force ?? false,
+          concurrency: options.concurrency,
+          dryRun,
+          ...hooks,
+        }),
     );
   });
 
@@ -150,40 +146,38 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
             ExitCode.NOT_FOUND,
           );
         }
-        const progress = startProgress(ctx, "Downloading");
-        let result;
-        try {
-          result = await client.downloadFile(projectId, name, target.path, {
-            version: version.version_id,
-            etag: version.md5sum,
-            size: version.size,
-            forceDownload: options.forceDownload ?? false,
-            dryRun,
-            onProgress: progress.onProgress,
-            signal: ctx.io.signal,
-          });
-        } finally {
-          progress.finish();
-        }
-        reportTransfer(ctx, [result], words, dryRun);
+        await runTransfer(
+          ctx,
+          "Downloading",
+          words,
+          dryRun,
+          (hooks) =>
+            client.downloadFile(projectId, name, target.path, {
+              version: version.version_id,
+              etag: version.md5sum,
+              size: version.size,
+              forceDownload: options.forceDownload ?? false,
+              dryRun,
+              ...hooks,
+            }),
+        );
         return;
       }
-      const progress = startProgress(ctx, "Downloading");
-      let results;
-      try {
-        results = await client.downloadProject(projectId, localDir, {
-          filter: options.filter,
-          throwOnError: options.throwOnError ?? false,
-          forceDownload: options.forceDownload ?? false,
-          concurrency: options.concurrency,
-          dryRun,
-          onProgress: progress.onProgress,
-          signal: ctx.io.signal,
-        });
-      } finally {
-        progress.finish();
-      }
-      reportTransfer(ctx, results, words, dryRun);
+      await runTransfer(
+        ctx,
+        "Downloading",
+        words,
+        dryRun,
+        (hooks) =>
+          client.downloadProject(projectId, localDir, {
+            filter: options.filter,
+            throwOnError: options.throwOnError ?? false,
+            forceDownload: options.forceDownload ?? false,
+            concurrency: options.concurrency,
+            dryRun,
+            ...hooks,
+          }),
+      );
     });
 
   program.command("delete-files")

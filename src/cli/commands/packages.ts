@@ -9,7 +9,7 @@ import type { LayerInfo } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes } from "../output.ts";
 import { concurrencyOption, filterOption } from "./files.ts";
-import { reportTransfer, startProgress } from "./transfer_report.ts";
+import { runTransfer } from "./transfer_report.ts";
 
 /**
  * Adds the package commands.
@@ -68,26 +68,26 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
     .option("--dry-run", "Show what would be downloaded; download nothing.")
     .action(async (projectId, localDir, options) => {
       const client = await ctx.client();
-      const progress = startProgress(ctx, "Downloading");
-      let results;
-      try {
-        results = await client.packageDownload(projectId, localDir, {
-          filter: options.filter,
-          throwOnError: options.throwOnError ?? false,
-          forceDownload: options.forceDownload ?? false,
-          concurrency: options.concurrency,
-          dryRun: options.dryRun ?? false,
-          onProgress: progress.onProgress,
-          signal: ctx.io.signal,
-        });
-      } finally {
-        progress.finish();
-      }
-      reportTransfer(
+      const dryRun = options.dryRun ?? false;
+      const words = {
+        verb: "download",
+        done: "Downloaded",
+        nothing: "No packaged files to download.",
+      };
+      await runTransfer(
         ctx,
-        results,
-        { verb: "download", done: "Downloaded", nothing: "No packaged files to download." },
-        options.dryRun ?? false,
+        "Downloading",
+        words,
+        dryRun,
+        (hooks) =>
+          client.packageDownload(projectId, localDir, {
+            filter: options.filter,
+            throwOnError: options.throwOnError ?? false,
+            forceDownload: options.forceDownload ?? false,
+            concurrency: options.concurrency,
+            dryRun,
+            ...hooks,
+          }),
       );
     });
 }

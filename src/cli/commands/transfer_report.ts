@@ -73,6 +73,39 @@ export function startProgress(
   };
 }
 
+/** What a transfer command hands to its library call: progress events and the Ctrl-C signal. */
+export interface TransferHooks {
+  /** Feeds the live progress display. */
+  onProgress: (event: TransferProgressEvent) => void;
+  /** Aborted by Ctrl-C. */
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Runs a transfer with live progress, then reports its results like {@linkcode reportTransfer}.
+ *
+ * @example
+ * ```ts ignore
+ * await runTransfer(ctx, "Uploading", words, false, (hooks) => client.uploadFiles(id, dir, hooks));
+ * ```
+ */
+export async function runTransfer(
+  ctx: CliContext,
+  progressVerb: string,
+  words: TransferWords,
+  dryRun: boolean,
+  transfer: (hooks: TransferHooks) => Promise<TransferResult | TransferResult[]>,
+): Promise<void> {
+  const progress = startProgress(ctx, progressVerb);
+  let results;
+  try {
+    results = await transfer({ onProgress: progress.onProgress, signal: ctx.io.signal });
+  } finally {
+    progress.finish();
+  }
+  reportTransfer(ctx, Array.isArray(results) ? results : [results], words, dryRun);
+}
+
 /** Words of {@linkcode reportTransfer}. */
 export interface TransferWords {
   /** E.g. `upload`. */

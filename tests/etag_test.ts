@@ -1,0 +1,48 @@
+// The S3-style etag of contract section 5, computed the same way by the server and the SDK.
+import { expect } from "expect";
+import { EtagHasher, etagOfBytes, etagOfFile } from "../mod.ts";
+
+const MiB = 1024 * 1024;
+const text = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("etag vectors of the contract", async (t) => {
+  await t.step('"Hello!" is its plain MD5', () => {
+    expect(etagOfBytes(text("Hello!"))).toBe("952d2c56d0485958336747bcdd98590d");
+  });
+  await t.step("an empty file is the MD5 of nothing", () => {
+    expect(etagOfBytes(new Uint8Array(0))).toBe("d41d8cd98f00b204e9800998ecf8427e");
+  });
+  await t.step('"x" * 10,000,000 has two 8 MiB parts', () => {
+    expect(etagOfBytes(text("x".repeat(10_000_000)))).toBe("1e762c1c6ca960a51ce95942752cf1f6-2");
+  });
+});
+
+Deno.test("a file of exactly 8 MiB is one plain MD5, one byte more makes two parts", () => {
+  const exact = new Uint8Array(8 * MiB);
+  expect(etagOfBytes(exact)).toMatch(/^[0-9a-f]{32}$/);
+  expect(etagOfBytes(new Uint8Array(8 * MiB + 1))).toMatch(/^[0-9a-f]{32}-2$/);
+});
+
+Deno.test("EtagHasher gives the same etag whatever the chunking", () => {
+  const bytes = new Uint8Array(17 * MiB + 123).map((_, i) => (i * 31) % 251);
+  const whole = etagOfBytes(bytes);
+  for (const chunk of [1000, 64 * 1024, 3 * MiB, 8 * MiB]) {
+    const hasher = new EtagHasher();
+    for (let offset = 0; offset < bytes.length; offset += chunk) {
+      hasher.update(bytes.subarray(offset, offset + chunk));
+    }
+    expect(hasher.size).toBe(bytes.length);
+    expect(hasher.digest()).toBe(whole);
+  }
+  expect(whole).toMatch(/-3$/);
+});
+
+Deno.test("etagOfFile streams a file from disk", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(path, "x".repeat(10_000_000));
+    expect(await etagOfFile(path)).toBe("1e762c1c6ca960a51ce95942752cf1f6-2");
+  } finally {
+    await Deno.remove(path);
+  }
+});
