@@ -146,6 +146,12 @@ export async function* parseMultipart(
       done = true;
       return false;
     }
+    if (buffer.byteLength === 0) {
+      buffer = r.value;
+      return true;
+    }
+    // Only a short unscanned tail is left when more is needed, so this copy
+    // is one pass over each chunk, not a growing buffer.
     const merged = new Uint8Array(buffer.byteLength + r.value.byteLength);
     merged.set(buffer);
     merged.set(r.value, buffer.byteLength);
@@ -238,7 +244,7 @@ export async function* parseMultipart(
           while (true) {
             const at = indexOf(buffer, delimiter);
             if (at !== -1) {
-              if (at > 0) c.enqueue(buffer.slice(0, at));
+              if (at > 0) c.enqueue(buffer.subarray(0, at));
               buffer = buffer.subarray(at + delimiter.byteLength);
               finished = true;
               c.close();
@@ -246,8 +252,9 @@ export async function* parseMultipart(
             }
             const safe = buffer.byteLength - delimiter.byteLength + 1;
             if (safe > 0) {
-              c.enqueue(buffer.slice(0, safe));
-              buffer = buffer.slice(safe);
+              // Views, not copies: buffers are never written after a fill.
+              c.enqueue(buffer.subarray(0, safe));
+              buffer = buffer.subarray(safe);
               return;
             }
             if (!(await fill())) {
