@@ -1,4 +1,6 @@
 import { expect } from "expect";
+import { Buffer } from "node:buffer";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { QfcRequestException } from "../src/errors.ts";
 import { RequestCore } from "../src/http.ts";
@@ -8,7 +10,8 @@ import {
   downloadProject,
   packageDownload,
 } from "../src/transfer/download.ts";
-import { etagOfBytes, etagOfFile } from "../src/transfer/etag.ts";
+import { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "../src/transfer/etag.ts";
+import { EtagWorker } from "../src/transfer/etag_worker.ts";
 import { uploadFiles } from "../src/transfer/upload.ts";
 import { transferFixture } from "./fixtures/transfer_setup.ts";
 
@@ -23,6 +26,14 @@ function bytesOf(size: number, seed = 1): Uint8Array {
     out[i] = x >>> 24;
   }
   return out;
+}
+
+/** `expect(a).toEqual(b)` walks a byte array one element at a time (seconds per MiB). */
+function expectSameBytes(actual: Uint8Array, expected: Uint8Array) {
+  expect(actual.byteLength).toBe(expected.byteLength);
+  if (Buffer.compare(actual, expected) === 0) return;
+  const at = actual.findIndex((byte, i) => byte !== expected[i]);
+  expect(`first difference at byte ${at}`).toBe("same bytes");
 }
 
 async function hiddenFiles(dir: string): Promise<string[]> {
@@ -193,7 +204,7 @@ Deno.test("downloads never leave a truncated file and resume with Range", async 
       const get = f.server.requests.find((r) => r.path.endsWith("/data.gpkg/"))!;
       expect(get.headers.get("range")).toMatch(/^bytes=\d+-$/);
       expect(Number(/bytes=(\d+)-/.exec(get.headers.get("range")!)![1])).toBeGreaterThan(0);
-      expect(await Deno.readFile(`${out}/data.gpkg`)).toEqual(content);
+      expectSameBytes(await Deno.readFile(`${out}/data.gpkg`), content);
       expect(await hiddenFiles(out)).toEqual([]);
     });
     await t.step("a break within a run is retried in the same run, resuming", async () => {
@@ -204,7 +215,7 @@ Deno.test("downloads never leave a truncated file and resume with Range", async 
       expect(results[0].status).toBe("SUCCESS");
       const gets = f.server.requests.filter((r) => r.path.endsWith("/data.gpkg/"));
       expect(gets.map((r) => r.headers.get("range"))).toEqual([null, "bytes=500000-"]);
-      expect(await Deno.readFile(`${out}/data.gpkg`)).toEqual(content);
+      expectSameBytes(await Deno.readFile(`${out}/data.gpkg`), content);
     });
     await t.step("dropped connections and 502s are retried", async () => {
       await Deno.remove(`${out}/data.gpkg`);
@@ -212,7 +223,7 @@ Deno.test("downloads never leave a truncated file and resume with Range", async 
       f.server.injectFault({ path: /data\.gpkg/, status: 502 });
       const results = await downloadProject(f.core, f.projectId, out);
       expect(results[0].status).toBe("SUCCESS");
-      expect(await Deno.readFile(`${out}/data.gpkg`)).toEqual(content);
+      expectSameBytes(await Deno.readFile(`${out}/data.gpkg`), content);
     });
     await t.step("an abort (Ctrl-C) keeps the partial file, the next run resumes", async () => {
       await Deno.remove(`${out}/data.gpkg`);
@@ -230,7 +241,7 @@ Deno.test("downloads never leave a truncated file and resume with Range", async 
       expect(results[0].status).toBe("SUCCESS");
       const get = f.server.requests.find((r) => r.path.endsWith("/data.gpkg/"))!;
       expect(get.headers.get("range")).toMatch(/^bytes=[1-9]\d*-$/);
-      expect(await Deno.readFile(`${out}/data.gpkg`)).toEqual(content);
+      expectSameBytes(await Deno.readFile(`${out}/data.gpkg`), content);
     });
   } finally {
     await f.close();
@@ -371,7 +382,142 @@ Deno.test("a 50 MiB file makes the round trip with its multipart etag", async ()
     const down = await downloadProject(f.core, f.projectId, `${f.dir}/dst`);
     expect(down[0]).toMatchObject({ status: "SUCCESS", size: 50 * MiB });
     expect(await etagOfFile(`${f.dir}/dst/big.bin`)).toBe(etag);
-    expect(await Deno.readFile(`${f.dir}/dst/big.bin`)).toEqual(content);
+    expectSameBytes(await Deno.readFile(`${f.dir}/dst/big.bin`), content);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("EtagWorker hashes like EtagHasher on a worker thread", async (t) => {
+  const part = ETAG_PART_SIZE;
+  const all = bytesOf(2 * part + 3, 5);
+  const sizes = [0, 1, part - 1, part, part + 1, 2 * part, 2 * part + 3];
+  await t.step("same etag around the 8 MiB part boundary, shared or copied bytes", async () => {
+    for (const size of sizes) {
+      for (const shared of [true, false]) {
+        const worker = EtagWorker.tryStart()!;
+        try {
+          // Odd chunk sizes at odd offsets of a larger buffer, so chunks straddle part ends.
+          const backing = new Uint8Array(
+            shared ? new SharedArrayBuffer(size + 10) : new ArrayBuffer(size + 10),
+          );
+          backing.set(all.subarray(0, size), 7);
+          const bytes = backing.subarray(7, 7 + size);
+          const step = 3 * 1024 * 1024 + 5;
+          const updates: Promise<void>[] = [];
+          for (let at = 0; at < size; at += step) {
+            updates.push(worker.update(bytes.subarray(at, Math.min(at + step, size))));
+          }
+          await Promise.all(updates);
+          expect(worker.size).toBe(size);
+          const reference = new EtagHasher();
+          reference.update(all.subarray(0, size));
+          expect([size, shared, await worker.digest()]).toEqual([size, shared, reference.digest()]);
+        } finally {
+          await worker.terminate();
+        }
+      }
+    }
+    expect(etagOfBytes(all)).toMatch(/-3$/);
+  });
+  await t.step(
+    "at most one worker less than the cores (at most 4), freed on terminate",
+    async () => {
+      const limit = Math.max(0, Math.min(4, availableParallelism() - 1));
+      const started: EtagWorker[] = [];
+      try {
+        for (let i = 0; i < 6; i++) {
+          const worker = EtagWorker.tryStart();
+          if (worker) started.push(worker);
+        }
+        expect(started.length).toBe(limit);
+      } finally {
+        await Promise.all(started.map((w) => w.terminate()));
+      }
+      const again = EtagWorker.tryStart();
+      expect(again !== undefined).toBe(limit > 0);
+      await again?.terminate();
+    },
+  );
+  await t.step("a terminated worker refuses more bytes", async () => {
+    const worker = EtagWorker.tryStart()!;
+    await worker.terminate();
+    await expect(worker.update(new Uint8Array(1))).rejects.toThrow(/terminated/);
+    await worker.terminate(); // twice is fine
+  });
+});
+
+Deno.test("a large download (hashed on a worker) resumes and verifies its etag", async (t) => {
+  // From 32 MiB on, the etag is computed on a worker thread beside the writes.
+  expect(availableParallelism()).toBeGreaterThan(1);
+  const f = await transferFixture();
+  try {
+    const content = bytesOf(40 * MiB + 17, 11);
+    await f.server.putFile(f.projectId, "big.tif", content);
+    const out = `${f.dir}/out`;
+    const fileGets = () => f.server.requests.filter((r) => r.path.endsWith("/big.tif/"));
+    await t.step("a body that keeps breaking off keeps its partial file", async () => {
+      f.server.injectFault({ path: /big\.tif/, truncateAfterBytes: 20 * MiB + 5, times: 2 });
+      const results = await downloadProject(f.core, f.projectId, out, {
+        retry: { attempts: 2, baseDelayMs: 1 },
+      });
+      expect(results[0]).toMatchObject({
+        status: "FAILED",
+        reason: expect.stringMatching(/broke/),
+      });
+      // Both tries wrote every byte they received: the second continued the first.
+      const [partial] = await hiddenFiles(out);
+      expect((await Deno.stat(`${out}/${partial}`)).size).toBe(2 * (20 * MiB + 5));
+    });
+    await t.step("the next run re-hashes the partial file, resumes it and verifies", async () => {
+      f.server.clearRequests();
+      const results = await downloadProject(f.core, f.projectId, out);
+      expect(results[0]).toMatchObject({ status: "SUCCESS", size: 40 * MiB + 17 });
+      expect(fileGets()[0].headers.get("range")).toBe(`bytes=${2 * (20 * MiB + 5)}-`);
+      expectSameBytes(await Deno.readFile(`${out}/big.tif`), content);
+      expect(await hiddenFiles(out)).toEqual([]);
+    });
+    await t.step("a break within a run resumes at the exact byte", async () => {
+      f.server.injectFault({ path: /big\.tif/, truncateAfterBytes: 9 * MiB + 3 });
+      f.server.clearRequests();
+      const results = await downloadProject(f.core, f.projectId, out, { forceDownload: true });
+      expect(results[0].status).toBe("SUCCESS");
+      // Every byte received before the break was written before the retry.
+      expect(fileGets().map((r) => r.headers.get("range"))).toEqual([
+        null,
+        `bytes=${9 * MiB + 3}-`,
+      ]);
+      expectSameBytes(await Deno.readFile(`${out}/big.tif`), content);
+    });
+    await t.step(
+      "a complete partial file (killed before the rename) needs no request",
+      async () => {
+        f.server.injectFault({ path: /big\.tif/, truncateAfterBytes: 5 * MiB, times: 2 });
+        await downloadProject(f.core, f.projectId, out, {
+          forceDownload: true,
+          retry: { attempts: 2, baseDelayMs: 1 },
+        });
+        const [partial] = await hiddenFiles(out);
+        await Deno.writeFile(`${out}/${partial}`, content);
+        await Deno.remove(`${out}/big.tif`);
+        f.server.clearRequests();
+        const results = await downloadProject(f.core, f.projectId, out);
+        expect(results[0].status).toBe("SUCCESS");
+        expect(fileGets()).toEqual([]);
+        expectSameBytes(await Deno.readFile(`${out}/big.tif`), content);
+      },
+    );
+    await t.step("bytes that do not match the expected etag are refused", async () => {
+      const target = `${f.dir}/elsewhere/big.tif`;
+      await expect(
+        downloadFile(f.core, f.projectId, "big.tif", target, {
+          etag: `${"0".repeat(32)}-6`,
+          retry: { attempts: 1 },
+        }),
+      ).rejects.toThrow(/but "0{32}-6" was expected/);
+      await expect(Deno.stat(target)).rejects.toThrow();
+      expect(await hiddenFiles(`${f.dir}/elsewhere`)).toEqual([]);
+    });
   } finally {
     await f.close();
   }

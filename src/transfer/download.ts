@@ -7,7 +7,16 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { delay } from "../delay.ts";
 import { QfcException, QfcRequestException } from "../errors.ts";
@@ -25,6 +34,7 @@ import {
   retryPolicy,
 } from "./common.ts";
 import { EtagHasher, etagOfFile } from "./etag.ts";
+import { EtagWorker } from "./etag_worker.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker } from "./progress.ts";
 import { resolveLocalPath } from "./remote_names.ts";
@@ -38,8 +48,12 @@ import type {
 
 /** A download stalls out when no byte arrives for this long; it is then retried (resumed). */
 const BODY_IDLE_TIMEOUT_MS = 60_000;
-/** Bytes gathered before each write to disk. */
-const WRITE_BUFFER_SIZE = 1024 * 1024;
+/** Bytes gathered before each write to disk (and each hashing step). */
+const SLOT_SIZE = 1024 * 1024;
+/** Buffers of {@linkcode SLOT_SIZE} being filled, written or hashed at most: bounds the memory. */
+const SLOT_COUNT = 8;
+/** Files from this size on are hashed on a worker thread (starting one takes some 30 ms). */
+const WORKER_MIN_SIZE = 32 * 1024 * 1024;
 const TEMP_PREFIX = ".qfc-";
 const TEMP_SUFFIX = ".part";
 
@@ -411,21 +425,25 @@ async function attemptDownload(
   temp: string,
   localEtag: string | undefined,
 ): Promise<{ notModified: boolean; size: number }> {
-  let hasher = new EtagHasher();
   let offset = 0;
   const partial = await stat(temp).catch(() => undefined);
   if (partial && partial.size > 0) {
     if (job.size !== undefined && partial.size > job.size) {
       await rm(temp, { force: true });
     } else {
-      await hashFileInto(temp, hasher);
       offset = partial.size;
-      if (job.size !== undefined && offset === job.size) {
-        // Complete already (killed before the rename): verify without a request.
-        verify(job, hasher.digest(), undefined, true);
-        return { notModified: false, size: offset };
-      }
     }
+  }
+  if (offset > 0 && offset === job.size) {
+    // Complete already (killed before the rename): verify without a request.
+    const hasher = startHasher(offset);
+    try {
+      await hashFileInto(temp, hasher);
+      verify(job, await hasher.digest(), undefined, true);
+    } finally {
+      await hasher.terminate?.();
+    }
+    return { notModified: false, size: offset };
   }
   const headers: Record<string, string> = {};
   if (offset > 0) headers["Range"] = `bytes=${offset}-`;
@@ -433,13 +451,16 @@ async function attemptDownload(
 
   const idle = childController(ctx.signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let armedAt = 0;
   const arm = () => {
     clearTimeout(timer);
+    armedAt = Date.now();
     timer = setTimeout(
       () => idle.controller.abort(new BodyInterrupted("no data received for 60 s")),
       BODY_IDLE_TIMEOUT_MS,
     );
   };
+  let hasher: ChunkHasher | undefined;
   try {
     const response = await ctx.core.request({
       path: job.path,
@@ -467,52 +488,42 @@ async function attemptDownload(
       }
       total = range[3] === "*" ? undefined : Number(range[3]);
     } else {
-      if (offset > 0) {
-        // The server ignored Range: start over with the full body.
-        offset = 0;
-        hasher = new EtagHasher();
-      }
+      // Without a 206 the server ignored Range: start over with the full body.
+      offset = 0;
       const length = response.headers.get("content-length");
       total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
     }
     const expectedSize = job.size ?? total;
     const serverEtag = parseEtag(response.headers.get("etag"));
     const size = expectedSize ?? 0;
+    hasher = startHasher(size);
+    // The etag of the resumed file needs the hash of the bytes already there (re-read once).
+    if (offset > 0) await hashFileInto(temp, hasher, offset);
     ctx.tracker.start(job.name, size, offset);
 
     const file = await open(temp, offset > 0 ? "a" : "w");
     let written = offset;
     try {
       if (!response.body) throw new BodyInterrupted("the response has no body");
-      const pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      const flush = async () => {
-        if (pendingBytes === 0) return;
-        const chunk = pending.length === 1 ? pending[0] : concat(pending, pendingBytes);
-        pending.length = 0;
-        pendingBytes = 0;
-        await writeAll(file, chunk);
-      };
+      const sink = new HashingWriter(hasher, file);
       arm();
       try {
         for await (const chunk of response.body) {
-          arm();
+          // Re-arming a timer per chunk costs; once a second is enough for a 60 s limit.
+          if (Date.now() - armedAt > 1000) arm();
           if (expectedSize !== undefined && written + chunk.byteLength > expectedSize) {
             throw new RestartDownload(
               `the server sent more than the expected ${expectedSize} bytes`,
             );
           }
-          hasher.update(chunk);
-          pending.push(chunk);
-          pendingBytes += chunk.byteLength;
           written += chunk.byteLength;
-          if (pendingBytes >= WRITE_BUFFER_SIZE) await flush();
+          await sink.push(chunk);
           ctx.tracker.bytes(job.name, written, size);
         }
       } catch (error) {
-        await flush().catch(() => {});
-        if (error instanceof RestartDownload) throw error;
-        if (ctx.signal.aborted) throw error;
+        // Keep every byte received so far on disk, for the resume (a failed write throws here).
+        await sink.finish();
+        if (error instanceof RestartDownload || ctx.signal.aborted) throw error;
         const why = idle.controller.signal.reason instanceof BodyInterrupted
           ? idle.controller.signal.reason.message
           : reasonOf(error);
@@ -520,18 +531,122 @@ async function attemptDownload(
           cause: error,
         });
       }
-      await flush();
+      await sink.finish();
     } finally {
       await file.close();
     }
     if (expectedSize !== undefined && written < expectedSize) {
       throw new BodyInterrupted(`the body ended after ${written} of ${expectedSize} bytes`);
     }
-    verify(job, hasher.digest(), serverEtag, offset > 0);
+    verify(job, await hasher.digest(), serverEtag, offset > 0);
     return { notModified: false, size: written };
   } finally {
     clearTimeout(timer);
     idle.dispose();
+    await hasher?.terminate?.();
+  }
+}
+
+/** What hashes the bytes of a download: `EtagHasher` or an `EtagWorker`. */
+interface ChunkHasher {
+  update(bytes: Uint8Array): void | Promise<void>;
+  digest(): string | Promise<string>;
+  terminate?(): Promise<void>;
+}
+
+/** Hashes on a worker thread when the file is large enough to be worth one and a worker is free. */
+function startHasher(size: number): ChunkHasher {
+  return (size >= WORKER_MIN_SIZE ? EtagWorker.tryStart() : undefined) ?? new EtagHasher();
+}
+
+/**
+ * Gathers the body's chunks into a few fixed buffers; each full buffer is
+ * written to the file and hashed at the same time, while the next one fills
+ * (up to {@linkcode SLOT_COUNT} buffers in flight, so memory stays flat). The
+ * writes happen in order; after a failed write nothing more is written.
+ */
+class HashingWriter {
+  #hasher: ChunkHasher;
+  #file: FileHandle | undefined;
+  #free: Uint8Array[] = [];
+  #slotWaiter: (() => void) | undefined;
+  #current: Uint8Array | undefined;
+  #fill = 0;
+  #writes: Promise<void> = Promise.resolve();
+  #inFlight = new Set<Promise<void>>();
+  #error: { value: unknown } | undefined;
+
+  /** Hashes the bytes, and appends them to `file` if given. */
+  constructor(hasher: ChunkHasher, file?: FileHandle) {
+    this.#hasher = hasher;
+    this.#file = file;
+    // A worker reads shared memory in place; the main thread's hasher needs no sharing.
+    const shared = hasher instanceof EtagWorker && typeof SharedArrayBuffer !== "undefined";
+    for (let i = 0; i < SLOT_COUNT; i++) {
+      this.#free.push(
+        new Uint8Array(shared ? new SharedArrayBuffer(SLOT_SIZE) : new ArrayBuffer(SLOT_SIZE)),
+      );
+    }
+  }
+
+  /** Adds a chunk; resolves once it is copied, waiting for a free buffer if needed. */
+  async push(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      this.#throwIfFailed();
+      if (!this.#current) {
+        while (this.#free.length === 0) {
+          await new Promise<void>((resolve) => (this.#slotWaiter = resolve));
+          this.#throwIfFailed();
+        }
+        this.#current = this.#free.pop()!;
+        this.#fill = 0;
+      }
+      const take = Math.min(SLOT_SIZE - this.#fill, chunk.byteLength - at);
+      this.#current.set(chunk.subarray(at, at + take), this.#fill);
+      this.#fill += take;
+      at += take;
+      if (this.#fill === SLOT_SIZE) this.#submit();
+    }
+  }
+
+  /** Writes and hashes what is left and waits for all of it; throws the first failure. */
+  async finish(): Promise<void> {
+    if (this.#current && this.#fill > 0 && !this.#error) this.#submit();
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+  }
+
+  #throwIfFailed() {
+    if (this.#error) throw this.#error.value;
+  }
+
+  #submit() {
+    const slot = this.#current!;
+    const bytes = slot.subarray(0, this.#fill);
+    this.#current = undefined;
+    this.#fill = 0;
+    const file = this.#file;
+    let written: Promise<void> = Promise.resolve();
+    if (file) {
+      // One write at a time, in order, at the file's position.
+      written = this.#writes = this.#writes.then(async () => {
+        if (!this.#error) await writeAll(file, bytes);
+      });
+    }
+    const job = Promise.all([written, this.#hasher.update(bytes)]).then(
+      () => {},
+      (error) => {
+        this.#error ??= { value: error };
+      },
+    ).finally(() => {
+      this.#inFlight.delete(job);
+      this.#free.push(slot);
+      const waiter = this.#slotWaiter;
+      this.#slotWaiter = undefined;
+      waiter?.();
+    });
+    this.#inFlight.add(job);
   }
 }
 
@@ -628,34 +743,30 @@ function assertInside(realRoot: string, realDir: string, dir: string) {
   );
 }
 
-async function hashFileInto(path: string, hasher: EtagHasher): Promise<void> {
+/** Feeds the first `length` bytes (or all) of a file to `hasher`, reading beside the hashing. */
+async function hashFileInto(path: string, hasher: ChunkHasher, length = Infinity): Promise<void> {
   const handle = await open(path, "r");
   try {
-    const buffer = new Uint8Array(WRITE_BUFFER_SIZE);
-    while (true) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, null);
+    const sink = new HashingWriter(hasher);
+    const buffer = new Uint8Array(SLOT_SIZE);
+    let left = length;
+    while (left > 0) {
+      const want = Math.min(buffer.byteLength, left);
+      const { bytesRead } = await handle.read(buffer, 0, want, null);
       if (bytesRead === 0) break;
-      hasher.update(buffer.subarray(0, bytesRead));
+      left -= bytesRead;
+      await sink.push(buffer.subarray(0, bytesRead));
     }
+    await sink.finish();
   } finally {
     await handle.close();
   }
 }
 
-async function writeAll(file: Awaited<ReturnType<typeof open>>, chunk: Uint8Array) {
+async function writeAll(file: FileHandle, bytes: Uint8Array) {
   let done = 0;
-  while (done < chunk.byteLength) {
-    const { bytesWritten } = await file.write(chunk, done, chunk.byteLength - done);
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.byteLength - done, null);
     done += bytesWritten;
   }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
