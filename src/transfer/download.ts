@@ -52,6 +52,8 @@ const BODY_IDLE_TIMEOUT_MS = 60_000;
 const SLOT_SIZE = 1024 * 1024;
 /** Buffers of {@linkcode SLOT_SIZE} being filled, written or hashed at most: bounds the memory. */
 const SLOT_COUNT = 8;
+/** The smallest buffer allocated for a small file. */
+const MIN_SLOT_SIZE = 64 * 1024;
 /** Files from this size on are hashed on a worker thread (starting one takes some 30 ms). */
 const WORKER_MIN_SIZE = 32 * 1024 * 1024;
 const TEMP_PREFIX = ".qfc-";
@@ -505,7 +507,11 @@ async function attemptDownload(
     let written = offset;
     try {
       if (!response.body) throw new BodyInterrupted("the response has no body");
-      const sink = new HashingWriter(hasher, file);
+      const sink = new HashingWriter(
+        hasher,
+        file,
+        expectedSize === undefined ? undefined : expectedSize - offset,
+      );
       arm();
       try {
         for await (const chunk of response.body) {
@@ -576,17 +582,28 @@ class HashingWriter {
   #inFlight = new Set<Promise<void>>();
   #error: { value: unknown } | undefined;
 
-  /** Hashes the bytes, and appends them to `file` if given. */
-  constructor(hasher: ChunkHasher, file?: FileHandle) {
+  #slotSize: number;
+  #allocated = 0;
+  #shared: boolean;
+
+  /**
+   * Hashes the bytes, and appends them to `file` if given. Buffers are allocated as needed and
+   * no larger than `expectedBytes`, so that many small files cost little memory.
+   */
+  constructor(hasher: ChunkHasher, file?: FileHandle, expectedBytes?: number) {
     this.#hasher = hasher;
     this.#file = file;
+    this.#slotSize = Math.min(SLOT_SIZE, Math.max(MIN_SLOT_SIZE, expectedBytes ?? SLOT_SIZE));
     // A worker reads shared memory in place; the main thread's hasher needs no sharing.
-    const shared = hasher instanceof EtagWorker && typeof SharedArrayBuffer !== "undefined";
-    for (let i = 0; i < SLOT_COUNT; i++) {
-      this.#free.push(
-        new Uint8Array(shared ? new SharedArrayBuffer(SLOT_SIZE) : new ArrayBuffer(SLOT_SIZE)),
-      );
-    }
+    this.#shared = hasher instanceof EtagWorker && typeof SharedArrayBuffer !== "undefined";
+  }
+
+  #takeSlot(): Uint8Array | undefined {
+    if (this.#free.length > 0) return this.#free.pop();
+    if (this.#allocated === SLOT_COUNT) return undefined;
+    this.#allocated++;
+    const size = this.#slotSize;
+    return new Uint8Array(this.#shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
   }
 
   /** Adds a chunk; resolves once it is copied, waiting for a free buffer if needed. */
@@ -595,18 +612,19 @@ class HashingWriter {
     while (at < chunk.byteLength) {
       this.#throwIfFailed();
       if (!this.#current) {
-        while (this.#free.length === 0) {
+        let slot;
+        while ((slot = this.#takeSlot()) === undefined) {
           await new Promise<void>((resolve) => (this.#slotWaiter = resolve));
           this.#throwIfFailed();
         }
-        this.#current = this.#free.pop()!;
+        this.#current = slot;
         this.#fill = 0;
       }
-      const take = Math.min(SLOT_SIZE - this.#fill, chunk.byteLength - at);
+      const take = Math.min(this.#current.byteLength - this.#fill, chunk.byteLength - at);
       this.#current.set(chunk.subarray(at, at + take), this.#fill);
       this.#fill += take;
       at += take;
-      if (this.#fill === SLOT_SIZE) this.#submit();
+      if (this.#fill === this.#current.byteLength) this.#submit();
     }
   }
 
