@@ -12,7 +12,7 @@ import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { integerParser } from "../options.ts";
-import { reportTransfer, resultJson, runTransfer } from "./transfer_report.ts";
+import { downloadOptions, reportTransfer, resultJson, runTransfer } from "./transfer_report.ts";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -169,14 +169,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
         words,
         dryRun,
         (hooks) =>
-          client.downloadProject(projectId, localDir, {
-            filter: options.filter,
-            throwOnError: options.throwOnError ?? false,
-            forceDownload: options.forceDownload ?? false,
-            concurrency: options.concurrency,
-            dryRun,
-            ...hooks,
-          }),
+          client.downloadProject(projectId, localDir, { ...downloadOptions(options), ...hooks }),
       );
     });
 

@@ -9,7 +9,7 @@ import type { LayerInfo } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes } from "../output.ts";
 import { concurrencyOption, filterOption } from "./files.ts";
-import { runTransfer } from "./transfer_report.ts";
+import { downloadOptions, runTransfer } from "./transfer_report.ts";
 
 /**
  * Adds the package commands.
@@ -80,14 +80,7 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
         words,
         dryRun,
         (hooks) =>
-          client.packageDownload(projectId, localDir, {
-            filter: options.filter,
-            throwOnError: options.throwOnError ?? false,
-            forceDownload: options.forceDownload ?? false,
-            concurrency: options.concurrency,
-            dryRun,
-            ...hooks,
-          }),
+          client.packageDownload(projectId, localDir, { ...downloadOptions(options), ...hooks }),
       );
     });
 }

@@ -106,6 +106,42 @@ export async function runTransfer(
   reportTransfer(ctx, Array.isArray(results) ? results : [results], words, dryRun);
 }
 
+/** The flags the download commands share, as commander parses them. */
+export interface DownloadFlags {
+  /** `--filter`, repeatable. */
+  filter?: string[];
+  /** `--throw-on-error`. */
+  throwOnError?: boolean;
+  /** `--force-download`. */
+  forceDownload?: boolean;
+  /** `--concurrency`. */
+  concurrency?: number;
+  /** `--dry-run`. */
+  dryRun?: boolean;
+}
+
+/**
+ * The library options of a download command's flags, defaults filled in.
+ *
+ * @example
+ * ```ts ignore
+ * await client.downloadProject(id, dir, { ...downloadOptions(options), ...hooks });
+ * ```
+ */
+export function downloadOptions(
+  flags: DownloadFlags,
+):
+  & Required<Omit<DownloadFlags, "filter" | "concurrency">>
+  & Pick<DownloadFlags, "filter" | "concurrency"> {
+  return {
+    filter: flags.filter,
+    throwOnError: flags.throwOnError ?? false,
+    forceDownload: flags.forceDownload ?? false,
+    concurrency: flags.concurrency,
+    dryRun: flags.dryRun ?? false,
+  };
+}
+
 /** Words of {@linkcode reportTransfer}. */
 export interface TransferWords {
   /** E.g. `upload`. */
