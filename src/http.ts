@@ -87,8 +87,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Sends the token (when there is one). Default true. */
   auth?: boolean;
-  /** Whether to retry; by default only GET, HEAD, PUT and DELETE are. */
-  retry?: boolean;
+  /**
+   * Whether to retry (by default only GET, HEAD, PUT and DELETE are), or a retry policy for
+   * this request instead of the core's.
+   */
+  retry?: boolean | RetryOptions;
   /** Overrides the core's timeout until response headers; 0 for none. */
   timeoutMs?: number;
   /** Aborts this request. */
@@ -154,8 +157,11 @@ export class RequestCore {
   async request(options: RequestOptions): Promise<Response> {
     const method = options.method ?? "GET";
     const url = this.buildUrl(options.path, options.query);
-    const retries = options.retry ?? IDEMPOTENT.has(method);
-    const attempts = retries ? this.#retry.attempts : 1;
+    const policy = typeof options.retry === "object"
+      ? resolveRetryPolicy(options.retry)
+      : this.#retry;
+    const retries = options.retry === undefined ? IDEMPOTENT.has(method) : options.retry !== false;
+    const attempts = retries ? policy.attempts : 1;
     for (let attempt = 1;; attempt++) {
       let response: Response;
       try {
@@ -163,7 +169,7 @@ export class RequestCore {
       } catch (error) {
         this.#throwIfAborted(options.signal);
         if (attempt < attempts) {
-          await delay(backoffMs(this.#retry, attempt), options.signal, this.#signal);
+          await delay(backoffMs(policy, attempt), options.signal, this.#signal);
           continue;
         }
         throw new QfcRequestException({ method, url: url.href, cause: error });
@@ -173,7 +179,7 @@ export class RequestCore {
       }
       if (attempt < attempts && RETRY_STATUSES.has(response.status)) {
         const wait = retryAfterMs(response.headers.get("retry-after")) ??
-          backoffMs(this.#retry, attempt);
+          backoffMs(policy, attempt);
         await response.body?.cancel();
         await delay(wait, options.signal, this.#signal);
         continue;
@@ -308,6 +314,15 @@ function normalizeBaseUrl(url: string): string {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new QfcException(`Cannot use the server URL "${url}": only http and https are supported`);
+  }
+  if (parsed.username || parsed.password) {
+    // Credentials in a URL end up in logs and error messages: refuse them, without echoing them.
+    parsed.username = "";
+    parsed.password = "";
+    throw new QfcException(
+      `Cannot use the server URL "${parsed.href}" with a user name or password in it: ` +
+        "log in with login() or pass a token",
+    );
   }
   parsed.search = "";
   parsed.hash = "";

@@ -64,6 +64,18 @@ Deno.test("RequestCore builds URLs", async (t) => {
     );
     expect(() => new RequestCore({ url: "ftp://example.org/" })).toThrow(/only http and https/);
   });
+
+  await t.step("refuses credentials in the URL without repeating them", () => {
+    let message = "";
+    try {
+      new RequestCore({ url: "https://user:hunter22@example.org/api/v1/" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("with a user name or password in it");
+    expect(message).not.toContain("hunter22");
+    expect(message).not.toContain("user:");
+  });
 });
 
 Deno.test("hostile file names reach the server intact", async () => {

@@ -182,6 +182,19 @@ Deno.test("uploadFiles() retries network errors and 5xx, then reports or throws"
       });
       expect(listed.map((l) => l.size)).toEqual([3, 3]);
     });
+    await t.step("the retry option bounds the tries of each upload", async () => {
+      f.server.injectFault({ method: "POST", path: /b\.txt/, status: 502, times: 1 });
+      f.server.clearRequests();
+      const results = await uploadFiles(f.core, f.projectId, `${f.dir}/src`, {
+        force: true,
+        retry: { attempts: 1 },
+      });
+      expect(results.map((r) => [r.name, r.status])).toEqual([
+        ["a.txt", "SUCCESS"],
+        ["b.txt", "FAILED"],
+      ]);
+      expect(f.server.requests.filter((r) => r.method === "POST").length).toBe(2);
+    });
     await t.step(
       "without throwOnError a file that keeps failing is FAILED, others go on",
       async () => {

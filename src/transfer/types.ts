@@ -91,6 +91,8 @@ export interface UploadFileOptions {
   signal?: AbortSignal;
   /** Check the name and the local file, send nothing; the result is `PENDING`. */
   dryRun?: boolean;
+  /** Retries of the upload after a network error or a 5xx; the request core's policy by default. */
+  retry?: TransferRetryOptions;
 }
 
 /** Options of {@linkcode downloadProject}, {@linkcode downloadFiles} and {@linkcode packageDownload}. */

@@ -9,7 +9,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { QfcException, QfcRequestException } from "../errors.ts";
-import type { RequestCore } from "../http.ts";
+import type { RequestCore, RetryOptions } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
 import {
   asError,
@@ -138,7 +138,14 @@ export async function uploadFiles(
   const send = async ({ index }: { index: number }) => {
     const result = results[index];
     try {
-      results[index] = await sendFile(core, [...path, result.name], result, tracker, signal);
+      results[index] = await sendFile(
+        core,
+        [...path, result.name],
+        result,
+        tracker,
+        signal,
+        options.retry,
+      );
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (fatal !== undefined) throw fatal;
@@ -211,7 +218,14 @@ export async function uploadFile(
   if (options.dryRun) {
     result = { ...result, reason: "Would be uploaded (dry run)" };
   } else {
-    result = await sendFile(core, [...path, remoteName], result, tracker, options.signal);
+    result = await sendFile(
+      core,
+      [...path, remoteName],
+      result,
+      tracker,
+      options.signal,
+      options.retry,
+    );
   }
   tracker.end(result);
   return result;
@@ -235,6 +249,7 @@ async function sendFile(
   result: TransferResult,
   tracker: ProgressTracker,
   signal: AbortSignal | undefined,
+  retry: RetryOptions | undefined,
 ): Promise<TransferResult> {
   const localPath = result.localPath!;
   // The size may have changed since the walk; the body must announce the right one.
@@ -262,7 +277,7 @@ async function sendFile(
       }).stream;
     },
     // An upload adds a version; sending it again after a failure adds at most one more.
-    retry: true,
+    retry: retry ?? true,
     // The time to send the body is unbounded; only the wait for the answer would be limited.
     timeoutMs: 0,
     signal,
