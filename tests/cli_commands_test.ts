@@ -225,6 +225,15 @@ Deno.test("login, saved token and logout", async (t) => {
   });
 });
 
+Deno.test("-u and -p log in even when QFIELDCLOUD_TOKEN is set, as the Python CLI does", async () => {
+  await using f = await fixture();
+  // The environment holds alice's token; the command line names bob.
+  const { data } = await f.json(["-u", "bob", "-p", "bob-secret-pw", "create-project", "bobs"]);
+  expect((data as { owner: string }).owner).toBe("bob");
+  const { data: plain } = await f.json(["create-project", "alices"]);
+  expect((plain as { owner: string }).owner).toBe(ALICE.username);
+});
+
 Deno.test("project commands", async (t) => {
   await using f = await fixture();
   let id = "";

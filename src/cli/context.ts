@@ -3,10 +3,10 @@
  * client, built on first use with the TLS choice, the token and `--debug`.
  *
  * Where the token comes from, first match wins:
- * 1. `-t/--token` or `QFIELDCLOUD_TOKEN`;
- * 2. `-u/--username` with a password (`-p/--password`, `QFIELDCLOUD_PASSWORD`, or a
+ * 1. `-u/--username` with a password (`-p/--password`, `QFIELDCLOUD_PASSWORD`, or a
  *    prompt when the username was given on the command line): logs in first, as
- *    the Python CLI does;
+ *    the Python CLI does, even when a token is set;
+ * 2. `-t/--token` or `QFIELDCLOUD_TOKEN`;
  * 3. the token `login` saved in the credentials file for this URL.
  *
  * @module
@@ -53,7 +53,7 @@ export interface GlobalOptions {
 /** How {@linkcode CliContext.client} should authenticate. */
 export interface ClientRequirements {
   /**
-   * `true` (default): use the token, else log in with `-u/-p`, else the saved token.
+   * `true` (default): log in with `-u/-p`, else use the token, else the saved token.
    * `"token"`: use a token if there is one, never log in. `false`: anonymous.
    */
   auth?: boolean | "token";
@@ -197,10 +197,7 @@ export class CliContext {
     const client = this.#client;
     if (auth === false || client.token) return client;
     const globals = this.globals;
-    if (globals.token) {
-      client.token = globals.token;
-      return client;
-    }
+    // A username with a password logs in even when a token is set, as the Python CLI does.
     if (auth === true && globals.username && (globals.password || globals.usernameFromArgs)) {
       const password = await resolvePassword(this.io, {
         username: globals.username,
@@ -209,6 +206,10 @@ export class CliContext {
       this.out.addSecret(password);
       const answer = await client.login(globals.username, password);
       this.out.addSecret(answer.token);
+      return client;
+    }
+    if (globals.token) {
+      client.token = globals.token;
       return client;
     }
     const stored = await this.credentials.get(globals.url);
