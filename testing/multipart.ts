@@ -159,20 +159,25 @@ export async function* parseMultipart(
     return true;
   };
 
-  try {
-    // Preamble: skip to the first delimiter.
+  /** Drops everything up to and including the next delimiter; throws `message` if none comes. */
+  const skipPastDelimiter = async (message: string): Promise<void> => {
     while (true) {
       const at = indexOf(buffer, delimiter);
       if (at !== -1) {
         buffer = buffer.subarray(at + delimiter.byteLength);
-        break;
+        return;
       }
       // Keep a tail that may hold the start of the delimiter.
       if (buffer.byteLength > delimiter.byteLength) {
         buffer = buffer.slice(buffer.byteLength - delimiter.byteLength);
       }
-      if (!(await fill())) throw new MultipartError("Multipart body has no boundary");
+      if (!(await fill())) throw new MultipartError(message);
     }
+  };
+
+  try {
+    // Preamble: skip to the first delimiter.
+    await skipPastDelimiter("Multipart body has no boundary");
 
     while (true) {
       // After a delimiter: "--" ends the body, otherwise padding then CRLF.
@@ -274,17 +279,7 @@ export async function* parseMultipart(
       if (!finished) {
         // The consumer skipped (or cancelled) the body: discard it up to the delimiter.
         if (!cancelled) await partBody.cancel().catch(() => {});
-        while (true) {
-          const at = indexOf(buffer, delimiter);
-          if (at !== -1) {
-            buffer = buffer.subarray(at + delimiter.byteLength);
-            break;
-          }
-          if (buffer.byteLength > delimiter.byteLength) {
-            buffer = buffer.slice(buffer.byteLength - delimiter.byteLength);
-          }
-          if (!(await fill())) throw new MultipartError("Multipart body ends inside a part");
-        }
+        await skipPastDelimiter("Multipart body ends inside a part");
       }
     }
   } finally {

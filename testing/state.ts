@@ -767,8 +767,7 @@ export class ServerState {
   /** Adds a person. Throws a `TypeError` when the username is taken. */
   addUser(init: UserInit): User {
     this.#assertFreeUsername(init.username);
-    const user: User = {
-      pk: this.#nextPk++,
+    return this.#addAccount({
       username: init.username,
       type: "person",
       password: init.password,
@@ -776,11 +775,24 @@ export class ServerState {
       firstName: init.firstName ?? "",
       lastName: init.lastName ?? "",
       isStaff: init.isStaff ?? false,
+    });
+  }
+
+  /** Stores a new account with the next primary key; the fields not given are empty. */
+  #addAccount(fields: Pick<User, "username" | "type"> & Partial<User>): User {
+    const account: User = {
+      password: "",
+      email: "",
+      firstName: "",
+      lastName: "",
+      isStaff: false,
       isActive: true,
+      ...fields,
+      pk: this.#nextPk++,
       dateJoined: this.now(),
     };
-    this.users.set(user.pk, user);
-    return user;
+    this.users.set(account.pk, account);
+    return account;
   }
 
   /** Adds an organization owned by a person. Throws a `TypeError` when the name is taken. */
@@ -789,21 +801,7 @@ export class ServerState {
     if (owner.type !== "person") {
       throw new TypeError(`Organization owner "${owner.username}" is not a person`);
     }
-    const org: User = {
-      pk: this.#nextPk++,
-      username: name,
-      type: "organization",
-      password: "",
-      email: "",
-      firstName: "",
-      lastName: "",
-      isStaff: false,
-      isActive: true,
-      dateJoined: this.now(),
-      owner,
-    };
-    this.users.set(org.pk, org);
-    return org;
+    return this.#addAccount({ username: name, type: "organization", owner });
   }
 
   /** Adds a team `@<org>/<team>` to an organization. Throws a `TypeError` when it exists. */
@@ -813,21 +811,7 @@ export class ServerState {
     }
     const username = teamUsername(organization, teamName);
     this.#assertFreeUsername(username);
-    const team: User = {
-      pk: this.#nextPk++,
-      username,
-      type: "team",
-      password: "",
-      email: "",
-      firstName: "",
-      lastName: "",
-      isStaff: false,
-      isActive: true,
-      dateJoined: this.now(),
-      organization,
-    };
-    this.users.set(team.pk, team);
-    return team;
+    return this.#addAccount({ username, type: "team", organization });
   }
 
   #assertFreeUsername(username: string): void {

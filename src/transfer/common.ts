@@ -5,7 +5,8 @@
  */
 import { type RequestCore, resolveRetryPolicy } from "../http.ts";
 export { backoffMs, type RetryPolicy } from "../http.ts";
-import type { RemoteFile } from "../types.ts";
+import { FileTransferStatus, type RemoteFile } from "../types.ts";
+import type { TransferResult } from "./types.ts";
 import { fnmatchAny } from "./fnmatch.ts";
 
 /** Normalizes a `filter` option to a list of globs (empty: everything). */
@@ -36,6 +37,16 @@ export const retryPolicy = resolveRetryPolicy;
 /** Turns anything thrown into an `Error`. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The result of a file that failed with `error`. */
+export function failedResult(result: TransferResult, error: unknown): TransferResult {
+  return {
+    ...result,
+    status: FileTransferStatus.FAILED,
+    reason: reasonOf(error),
+    error: asError(error),
+  };
 }
 
 /** One line describing an error, for a result's `reason`. */

@@ -5,7 +5,7 @@
  */
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus } from "../types.ts";
-import { asError, childController, listProjectFiles, reasonOf } from "./common.ts";
+import { childController, failedResult, listProjectFiles } from "./common.ts";
 import { fnmatch } from "./fnmatch.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker } from "./progress.ts";
@@ -67,12 +67,7 @@ export async function deleteFiles(
         results[index] = { ...result, status: FileTransferStatus.SUCCESS };
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason;
-        results[index] = {
-          ...result,
-          status: FileTransferStatus.FAILED,
-          reason: reasonOf(error),
-          error: asError(error),
-        };
+        results[index] = failedResult(result, error);
         if (options.throwOnError) {
           stop.controller.abort(error);
           throw error;

@@ -23,9 +23,9 @@ import { QfcException, QfcRequestException } from "../errors.ts";
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type LatestPackage } from "../types.ts";
 import {
-  asError,
   backoffMs,
   childController,
+  failedResult,
   filterGlobs,
   listProjectFiles,
   passesFilter,
@@ -266,12 +266,7 @@ export async function downloadFiles(
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason;
         if (ctx.signal.aborted && !options.throwOnError) throw ctx.signal.reason;
-        results[index] = {
-          ...results[index],
-          status: FileTransferStatus.FAILED,
-          reason: reasonOf(error),
-          error: asError(error),
-        };
+        results[index] = failedResult(results[index], error);
         if (options.throwOnError) {
           stop.controller.abort(error);
           throw error;

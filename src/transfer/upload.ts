@@ -12,8 +12,8 @@ import { QfcException, QfcRequestException } from "../errors.ts";
 import type { RequestCore, RetryOptions } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
 import {
-  asError,
   childController,
+  failedResult,
   filterGlobs,
   listProjectFiles,
   passesFilter,
@@ -149,12 +149,7 @@ export async function uploadFiles(
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (fatal !== undefined) throw fatal;
-      results[index] = {
-        ...result,
-        status: FileTransferStatus.FAILED,
-        reason: reasonOf(error),
-        error: asError(error),
-      };
+      results[index] = failedResult(result, error);
       const overQuota = error instanceof QfcRequestException && error.status === 402;
       if (overQuota || options.throwOnError) {
         fatal = error;

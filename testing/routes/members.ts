@@ -9,7 +9,7 @@
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
 import type { OrganizationMember, OrganizationRole, ServerState, User } from "../state.ts";
-import { stringField } from "./project_access.ts";
+import { organizationOf, stringField } from "./project_access.ts";
 
 /**
  * The member JSON of the API.
@@ -75,16 +75,6 @@ function drfBoolean(value: unknown): boolean {
   if (typeof value === "string" && TRUE_VALUES.has(value)) return true;
   if (typeof value === "string" && FALSE_VALUES.has(value)) return false;
   throw new ApiError("api_error", 400);
-}
-
-/** The organization of the URL; 403 when the account is missing or not an organization. */
-function organizationOf(ctx: RequestContext, write: boolean): User {
-  const org = ctx.state.findOrganization(ctx.params.organization);
-  if (!org) throw new ApiError("permission_denied");
-  if (write && !ctx.state.isOrganizationAdmin(org, ctx.user)) {
-    throw new ApiError("permission_denied");
-  }
-  return org;
 }
 
 function membershipOf(ctx: RequestContext, org: User): OrganizationMember {

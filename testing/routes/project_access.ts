@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ApiError } from "../router.ts";
+import { ApiError, type RequestContext } from "../router.ts";
 import {
   type Project,
   type ProjectRole,
@@ -114,4 +114,22 @@ export function stringField(data: Record<string, unknown>, name: string): string
   const value = data[name];
   if (value === undefined || value === null) return undefined;
   return typeof value === "string" ? value : String(value);
+}
+
+/**
+ * The organization named in the URL (`:organization`). Missing accounts, accounts that are not
+ * organizations, and (with `write`) callers who are not its admins all get 403, as on the server.
+ *
+ * @example
+ * ```ts ignore
+ * const org = organizationOf(ctx, true);
+ * ```
+ */
+export function organizationOf(ctx: RequestContext, write: boolean): User {
+  const org = ctx.state.findOrganization(ctx.params.organization);
+  if (!org) throw new ApiError("permission_denied");
+  if (write && !ctx.state.isOrganizationAdmin(org, ctx.user)) {
+    throw new ApiError("permission_denied");
+  }
+  return org;
 }

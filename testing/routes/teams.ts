@@ -13,7 +13,7 @@
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
 import { type ServerState, teamShortName, teamUsername, type User } from "../state.ts";
-import { stringField } from "./project_access.ts";
+import { organizationOf, stringField } from "./project_access.ts";
 
 /**
  * The team JSON of the API: `{"team","organization","members"}`.
@@ -32,15 +32,6 @@ export function teamJson(state: ServerState, team: User): Record<string, unknown
     organization: team.organization?.username ?? null,
     members: state.teamMembersOf(team).map((m) => m.member.username),
   };
-}
-
-function organizationOf(ctx: RequestContext, write: boolean): User {
-  const org = ctx.state.findOrganization(ctx.params.organization);
-  if (!org) throw new ApiError("permission_denied");
-  if (write && !ctx.state.isOrganizationAdmin(org, ctx.user)) {
-    throw new ApiError("permission_denied");
-  }
-  return org;
 }
 
 function teamOf(ctx: RequestContext, write: boolean): User {
