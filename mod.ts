@@ -104,6 +104,7 @@ export type {
   DownloadFileOptions,
   DownloadFilesOptions,
   DownloadListedFilesOptions,
+  DownloadVerification,
   LocalFile,
   TransferOperation,
   TransferOptions,

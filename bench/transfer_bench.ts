@@ -8,7 +8,8 @@
  * peak RSS is measured alone. Wall time is process start to exit, for both.
  *
  * Options: --small-files N (default 1000), --big-mib N (default 1024), --runs N (default 1;
- * the best run is kept), --keep (keep the temporary folder).
+ * each client runs N times, in turns; the table shows the medians and each run's ratio), --verify auto|etag|size (how our downloads are checked,
+ * default auto), --keep (keep the temporary folder).
  *
  * @module
  */
@@ -19,6 +20,11 @@ const SMALL_FILES = args["small-files"] ?? 1000;
 const SMALL_SIZE = 16 * 1024;
 const BIG_MIB = args["big-mib"] ?? 1024;
 const RUNS = args["runs"] ?? 1;
+const VERIFY = args.verify ?? "auto";
+if (!["auto", "etag", "size"].includes(VERIFY)) {
+  console.error(`Unknown --verify "${VERIFY}": use auto, etag or size`);
+  Deno.exit(2);
+}
 const root = await Deno.makeTempDir({ prefix: "qfc-bench-" });
 const repo = new URL("..", import.meta.url).pathname;
 const hasTime = await exists("/usr/bin/time");
@@ -52,44 +58,62 @@ try {
   log(`data ready in ${root}: ${SMALL_FILES} x 16 KiB, 1 x ${BIG_MIB} MiB`);
 
   const rows: string[][] = [];
+  /**
+   * One row: median times (and rates) of the runs, the highest peak RSS, the ratio of the
+   * medians, and each run's ratio, so that the spread shows.
+   */
   const report = (
     scenario: string,
-    ours: Measure,
-    curl: Measure | undefined,
+    ours: Measure[],
+    curl: Measure[] | undefined,
     amount: { files?: number; bytes?: number },
   ) => {
-    const rate = (m: Measure) =>
+    const rate = (ms: number) =>
       amount.bytes !== undefined
-        ? `${(amount.bytes / 1024 / 1024 / (m.ms / 1000)).toFixed(0)} MiB/s`
-        : `${(amount.files! / (m.ms / 1000)).toFixed(0)} files/s`;
-    const rss = (m: Measure) => (m.rssMiB === undefined ? "n/a" : `${m.rssMiB.toFixed(0)} MiB`);
+        ? `${(amount.bytes / 1024 / 1024 / (ms / 1000)).toFixed(0)} MiB/s`
+        : `${(amount.files! / (ms / 1000)).toFixed(0)} files/s`;
+    const rss = (ms: Measure[]) => {
+      const values = ms.flatMap((m) => (m.rssMiB === undefined ? [] : [m.rssMiB]));
+      return values.length === 0 ? "n/a" : `${Math.max(...values).toFixed(0)} MiB`;
+    };
+    const oursMs = median(ours.map((m) => m.ms));
+    const curlMs = curl ? median(curl.map((m) => m.ms)) : undefined;
     rows.push([
       scenario,
-      `${(ours.ms / 1000).toFixed(2)} s`,
-      rate(ours),
+      `${(oursMs / 1000).toFixed(2)} s`,
+      rate(oursMs),
       rss(ours),
-      curl ? `${(curl.ms / 1000).toFixed(2)} s` : "-",
-      curl ? rate(curl) : "-",
+      curlMs ? `${(curlMs / 1000).toFixed(2)} s` : "-",
+      curlMs ? rate(curlMs) : "-",
       curl ? rss(curl) : "-",
-      curl ? `${(ours.ms / curl.ms).toFixed(2)}x` : "-",
+      curlMs ? `${(oursMs / curlMs).toFixed(2)}x` : "-",
+      curl ? ours.map((m, i) => (m.ms / curl[i].ms).toFixed(2)).join(", ") : "-",
     ]);
   };
 
-  // 1000 small files, upload.
-  const best = async (f: (run: number) => Promise<Measure>) => {
-    let top: Measure | undefined;
+  /**
+   * Runs ours and curl in turns, `RUNS` times each: the machine's load drifts, and taking turns
+   * exposes both to the same drift.
+   */
+  const inTurns = async (
+    ours: (run: number) => Promise<Measure>,
+    curl: (run: number) => Promise<Measure>,
+  ): Promise<[Measure[], Measure[]]> => {
+    const oursRuns: Measure[] = [];
+    const curlRuns: Measure[] = [];
     for (let run = 0; run < RUNS; run++) {
-      const m = await f(run);
-      if (!top || m.ms < top.ms) top = m;
+      oursRuns.push(await ours(run));
+      curlRuns.push(await curl(run));
     }
-    return top!;
+    return [oursRuns, curlRuns];
   };
+
+  // 1000 small files, upload.
   let smallOurs = "";
-  const upSmallOurs = await best(async (run) => {
+  const [upSmallOurs, upSmallCurl] = await inTurns(async (run) => {
     smallOurs = await newProject(`small-ours-${run}`);
     return await runOurs({ op: "upload-dir", projectId: smallOurs, dir: smallDir }, token);
-  });
-  const upSmallCurl = await best(async (run) => {
+  }, async (run) => {
     const id = await newProject(`small-curl-${run}`);
     // One operation per file (a form applies to a whole operation), joined with "next".
     const config = [];
@@ -112,11 +136,10 @@ try {
   if (listing.length !== SMALL_FILES) {
     throw new Error(`expected ${SMALL_FILES} files, got ${listing.length}`);
   }
-  const downSmallOurs = await best(async (run) => {
+  const [downSmallOurs, downSmallCurl] = await inTurns(async (run) => {
     const dir = `${root}/down-small-ours-${run}`;
     return await runOurs({ op: "download-project", projectId: smallOurs, dir }, token);
-  });
-  const downSmallCurl = await best(async (run) => {
+  }, async (run) => {
     const dir = `${root}/down-small-curl-${run}`;
     await Deno.mkdir(dir);
     const config = ["fail", `header = "Authorization: Token ${token}"`];
@@ -135,15 +158,14 @@ try {
     { op: "download-project", projectId: smallOurs, dir: `${root}/down-small-ours-0` },
     token,
   );
-  report(`no-op re-download of ${SMALL_FILES} files`, noop, undefined, { files: SMALL_FILES });
+  report(`no-op re-download of ${SMALL_FILES} files`, [noop], undefined, { files: SMALL_FILES });
 
   // One big file, upload.
   let bigOurs = "";
-  const upBigOurs = await best(async (run) => {
+  const [upBigOurs, upBigCurl] = await inTurns(async (run) => {
     bigOurs = await newProject(`big-ours-${run}`);
     return await runOurs({ op: "upload-dir", projectId: bigOurs, dir: bigDir }, token);
-  });
-  const upBigCurl = await best(async (run) => {
+  }, async (run) => {
     const id = await newProject(`big-curl-${run}`);
     return await runCurl([
       "fail",
@@ -157,13 +179,12 @@ try {
   report(`upload 1 x ${BIG_MIB} MiB`, upBigOurs, upBigCurl, { bytes: bigBytes });
 
   // One big file, download.
-  const downBigOurs = await best(async (run) => {
+  const [downBigOurs, downBigCurl] = await inTurns(async (run) => {
     const dir = `${root}/down-big-ours-${run}`;
     const m = await runOurs({ op: "download-project", projectId: bigOurs, dir }, token);
     await Deno.remove(dir, { recursive: true });
     return m;
-  });
-  const downBigCurl = await best(async (run) => {
+  }, async (run) => {
     const out = `${root}/down-big-curl-${run}.bin`;
     const m = await runCurl([
       "fail",
@@ -185,6 +206,7 @@ try {
     "curl rate",
     "curl peak RSS",
     "ours/curl",
+    "each run",
   ];
   console.log(markdownTable([header, ...rows]));
   console.log();
@@ -193,6 +215,7 @@ try {
       JSON.stringify(noop.detail?.results)
     }`,
   );
+  console.log(`our downloads checked with verify: "${VERIFY}"`);
   console.log(`machine: ${await machine()}`);
 } finally {
   await server.close();
@@ -202,7 +225,7 @@ try {
 // --- helpers ---
 
 async function runOurs(job: Record<string, unknown>, token: string): Promise<Measure> {
-  const input = JSON.stringify({ url: server.url, token, ...job });
+  const input = JSON.stringify({ url: server.url, token, verify: VERIFY, ...job });
   const cmd = [Deno.execPath(), "run", "-A", `${repo}bench/transfer_client.ts`, input];
   const m = await timed(cmd);
   const line = m.stdout.trim().split("\n").at(-1) ?? "{}";
@@ -232,6 +255,8 @@ async function runCurl(config: string[], dir: string): Promise<Measure> {
 }
 
 async function timed(cmd: string[]): Promise<{ ms: number; rssMiB?: number; stdout: string }> {
+  // Flush the previous run's writes first, so that no run pays for another's.
+  await new Deno.Command("sync").output().catch(() => {});
   const full = hasTime ? ["/usr/bin/time", "-v", ...cmd] : cmd;
   const start = performance.now();
   const out = await new Deno.Command(full[0], {
@@ -324,6 +349,12 @@ async function machine(): Promise<string> {
   return `${model}, ${cores} cores, ${gib} GiB RAM, ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 function markdownTable(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
@@ -335,12 +366,31 @@ function markdownTable(rows: string[][]): string {
     .join("\n");
 }
 
-function parseArgs(argv: string[]): Record<string, number | undefined> & { keep?: boolean } {
-  const out: Record<string, number | undefined> & { keep?: boolean } = {};
+interface BenchArgs {
+  "small-files"?: number;
+  "big-mib"?: number;
+  runs?: number;
+  verify?: string;
+  keep?: boolean;
+}
+
+function parseArgs(argv: string[]): BenchArgs {
+  const out: BenchArgs = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--keep") out.keep = true;
-    else if (arg.startsWith("--")) out[arg.slice(2)] = Number(argv[++i]);
+    else if (arg === "--verify") out.verify = argv[++i];
+    else if (arg === "--small-files" || arg === "--big-mib" || arg === "--runs") {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < 1) {
+        console.error(`${arg} needs a whole number of at least 1, not "${argv[i]}"`);
+        Deno.exit(2);
+      }
+      out[arg.slice(2) as "small-files" | "big-mib" | "runs"] = value;
+    } else {
+      console.error(`Unknown option "${arg}"`);
+      Deno.exit(2);
+    }
   }
   return out;
 }

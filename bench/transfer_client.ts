@@ -3,13 +3,19 @@
  * `bench/transfer_bench.ts` so that its peak memory can be measured alone.
  *
  * Usage: deno run -A bench/transfer_client.ts <json>
- * where <json> is {url, token, op, projectId, dir, file?, name?}. Prints one
+ * where <json> is {url, token, op, projectId, dir, file?, name?, verify?}. Prints one
  * JSON line: {ms, results: {status: count}, requests: {kind: count}}.
  *
  * @module
  */
 import { RequestCore } from "../src/http.ts";
-import { downloadFile, downloadProject, uploadFile, uploadFiles } from "../src/transfer/mod.ts";
+import {
+  downloadFile,
+  downloadProject,
+  type DownloadVerification,
+  uploadFile,
+  uploadFiles,
+} from "../src/transfer/mod.ts";
 
 interface Job {
   url: string;
@@ -19,6 +25,7 @@ interface Job {
   dir: string;
   file?: string;
   name?: string;
+  verify?: DownloadVerification;
 }
 
 const job = JSON.parse(Deno.args[0]) as Job;
@@ -44,13 +51,20 @@ switch (job.op) {
     results = await uploadFiles(core, job.projectId, job.dir, { throwOnError: true });
     break;
   case "download-project":
-    results = await downloadProject(core, job.projectId, job.dir, { throwOnError: true });
+    results = await downloadProject(core, job.projectId, job.dir, {
+      throwOnError: true,
+      verify: job.verify,
+    });
     break;
   case "upload-file":
     results = [await uploadFile(core, job.projectId, job.file!, job.name!)];
     break;
   case "download-file":
-    results = [await downloadFile(core, job.projectId, job.name!, `${job.dir}/${job.name}`)];
+    results = [
+      await downloadFile(core, job.projectId, job.name!, `${job.dir}/${job.name}`, {
+        verify: job.verify,
+      }),
+    ];
     break;
 }
 const ms = performance.now() - start;

@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from "../testing/mod.ts";
 import { failNextJob } from "../testing/jobs.ts";
 import { makeQgs } from "./fixtures/qgis_project.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
+import { downloadOptions } from "../src/cli/commands/transfer_report.ts";
 import { type CliRun, runCli, type RunOptions, USERS } from "./cli_harness.ts";
 
 const [ALICE, BOB] = USERS;
@@ -414,6 +415,21 @@ Deno.test("file commands", async (t) => {
       "*.txt",
     ]);
     expect((forced.data as { status: string }[]).map((r) => r.status)).toEqual(["SUCCESS"]);
+  });
+
+  await t.step("download-files --verify takes auto, etag or size, and nothing else", async () => {
+    for (const how of ["etag", "size", "auto"]) {
+      const target = `${f.dir}/verify-${how}`;
+      const run = await f.run(["download-files", id, target, "--verify", how]);
+      expect([how, run.code]).toEqual([how, 0]);
+      expect(await Deno.readTextFile(`${target}/notes.txt`)).toBe("Hello!");
+    }
+    expect(downloadOptions({}).verify).toBe("auto");
+    expect(downloadOptions({ verify: "etag" }).verify).toBe("etag");
+    const bad = await f.run(["download-files", id, `${f.dir}/verify-bad`, "--verify", "md5"]);
+    expect(bad.code).toBe(ExitCode.USAGE);
+    expect(bad.stderr.trim().split("\n")).toEqual([expect.stringContaining("'md5' is invalid")]);
+    await expect(Deno.stat(`${f.dir}/verify-bad`)).rejects.toThrow();
   });
 
   await t.step("download-files --version-id fetches one version of one file", async () => {

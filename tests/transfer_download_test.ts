@@ -512,11 +512,89 @@ Deno.test("a large download (hashed on a worker) resumes and verifies its etag",
       await expect(
         downloadFile(f.core, f.projectId, "big.tif", target, {
           etag: `${"0".repeat(32)}-6`,
+          verify: "etag",
           retry: { attempts: 1 },
         }),
       ).rejects.toThrow(/but "0{32}-6" was expected/);
       await expect(Deno.stat(target)).rejects.toThrow();
       expect(await hiddenFiles(`${f.dir}/elsewhere`)).toEqual([]);
+    });
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("downloads are checked by etag or by size, as the verify option says", async (t) => {
+  const f = await transferFixture();
+  try {
+    const small = bytesOf(3000, 5);
+    const large = bytesOf(33 * MiB, 6); // from 32 MiB on, "auto" checks the size only
+    await f.server.putFile(f.projectId, "small.csv", small);
+    await f.server.putFile(f.projectId, "large.tif", large);
+    const listed = await f.core.list<{ name: string; size: number; md5sum: string }>({
+      path: ["files", f.projectId],
+    });
+    const wrongEtag = listed.map((file) => ({ ...file, md5sum: `${"0".repeat(32)}-9` }));
+    const statusOf = (results: { name: string; status: string }[]) =>
+      Object.fromEntries(results.map((r) => [r.name, r.status]));
+    const once = { retry: { attempts: 1 } };
+
+    await t.step('"auto": a small file by its etag, a large one by its size', async () => {
+      const out = `${f.dir}/auto`;
+      const results = await downloadFiles(f.core, f.projectId, wrongEtag, out, once);
+      expect(statusOf(results)).toEqual({ "large.tif": "SUCCESS", "small.csv": "FAILED" });
+      expect(results.find((r) => r.name === "small.csv")!.reason).toMatch(/etag/);
+      await expect(Deno.stat(`${out}/small.csv`)).rejects.toThrow();
+    });
+    await t.step('"etag": every file by its etag', async () => {
+      const out = `${f.dir}/etag`;
+      const results = await downloadFiles(f.core, f.projectId, wrongEtag, out, {
+        ...once,
+        verify: "etag",
+      });
+      expect(statusOf(results)).toEqual({ "large.tif": "FAILED", "small.csv": "FAILED" });
+      expect(await hiddenFiles(out)).toEqual([]);
+      await expect(Deno.stat(`${out}/large.tif`)).rejects.toThrow();
+    });
+    await t.step('"size": every file by its size', async () => {
+      const out = `${f.dir}/size`;
+      const ok = await downloadFiles(f.core, f.projectId, wrongEtag, out, {
+        ...once,
+        verify: "size",
+      });
+      expect(statusOf(ok)).toEqual({ "large.tif": "SUCCESS", "small.csv": "SUCCESS" });
+      const longer = listed.map((file) => ({ ...file, size: file.size + 1 }));
+      const bad = await downloadFiles(f.core, f.projectId, longer, `${f.dir}/size2`, {
+        ...once,
+        verify: "size",
+        forceDownload: true,
+      });
+      expect(bad.map((r) => r.reason)).toEqual([
+        expect.stringMatching(/ended after 34603008 of 34603009 bytes/),
+        expect.stringMatching(/ended after 3000 of 3001 bytes/),
+      ]);
+    });
+    await t.step("the next sync hashes a large file and repairs a corrupted one", async () => {
+      const out = `${f.dir}/repair`;
+      await downloadProject(f.core, f.projectId, out);
+      const file = await Deno.open(`${out}/large.tif`, { write: true });
+      await file.write(new Uint8Array([large[0] ^ 0xff])); // same size, one byte changed
+      file.close();
+      f.server.clearRequests();
+      const results = await downloadProject(f.core, f.projectId, out);
+      expect(statusOf(results)).toEqual({ "large.tif": "SUCCESS", "small.csv": "SKIPPED" });
+      expect(f.server.requests.at(-1)!.headers.get("if-none-match")).toMatch(/-5"$/);
+      expectSameBytes(await Deno.readFile(`${out}/large.tif`), large);
+    });
+    await t.step("an unknown verify option is refused, naming it, before any request", async () => {
+      f.server.clearRequests();
+      await expect(
+        downloadProject(f.core, f.projectId, `${f.dir}/x`, {
+          // @ts-expect-error: the value JavaScript callers could pass
+          verify: "md5",
+        }),
+      ).rejects.toThrow('Unknown verify option "md5": use one of "auto", "etag", "size"');
+      expect(f.seen()).toEqual([]);
     });
   } finally {
     await f.close();

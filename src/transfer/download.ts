@@ -7,16 +7,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  realpath,
-  rename,
-  rm,
-  stat,
-} from "node:fs/promises";
+import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { delay } from "../delay.ts";
 import { QfcException, QfcRequestException } from "../errors.ts";
@@ -33,6 +24,7 @@ import {
   type RetryPolicy,
   retryPolicy,
 } from "./common.ts";
+import { DirSnapshot } from "./dir_snapshot.ts";
 import { EtagHasher, etagOfFile } from "./etag.ts";
 import { EtagWorker } from "./etag_worker.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
@@ -43,19 +35,26 @@ import type {
   DownloadFileOptions,
   DownloadFilesOptions,
   DownloadListedFilesOptions,
+  DownloadVerification,
   TransferResult,
 } from "./types.ts";
 
 /** A download stalls out when no byte arrives for this long; it is then retried (resumed). */
 const BODY_IDLE_TIMEOUT_MS = 60_000;
-/** Bytes gathered before each write to disk (and each hashing step). */
-const SLOT_SIZE = 1024 * 1024;
-/** Buffers of {@linkcode SLOT_SIZE} being filled, written or hashed at most: bounds the memory. */
-const SLOT_COUNT = 8;
-/** The smallest buffer allocated for a small file. */
-const MIN_SLOT_SIZE = 64 * 1024;
+/** Bytes read at a time when a partial file is hashed again. */
+const READ_SIZE = 1024 * 1024;
+/** Bytes handed to a hashing worker at a time. */
+const HASH_SLOT_SIZE = 1024 * 1024;
+/** Buffers of {@linkcode HASH_SLOT_SIZE} filled or waiting to be hashed, at most. */
+const HASH_SLOTS = 8;
 /** Files from this size on are hashed on a worker thread (starting one takes some 30 ms). */
 const WORKER_MIN_SIZE = 32 * 1024 * 1024;
+/**
+ * With `verify: "auto"`, files from this size on are checked by their size only: MD5 runs at
+ * some 600 MB/s per core, slower than a fast network, so hashing would set the pace.
+ */
+const AUTO_VERIFY_ETAG_BELOW = 32 * 1024 * 1024;
+const VERIFICATIONS: readonly DownloadVerification[] = ["auto", "etag", "size"];
 const TEMP_PREFIX = ".qfc-";
 const TEMP_SUFFIX = ".part";
 
@@ -75,8 +74,10 @@ interface DownloadContext {
   tracker: ProgressTracker;
   policy: RetryPolicy;
   signal: AbortSignal;
-  /** Per-directory listings, to remove stale partial files of older versions. */
-  listings: Map<string, Promise<string[]>>;
+  /** How complete downloads are checked before the rename. */
+  verify: DownloadVerification;
+  /** What the target directories held before: local files, partial files of earlier runs. */
+  dirs: DirSnapshot;
 }
 
 /** The body broke off (network error, truncation, stall): retry and resume. */
@@ -109,6 +110,7 @@ export async function downloadProject(
   localDir: string,
   options: DownloadFilesOptions = {},
 ): Promise<TransferResult[]> {
+  verificationOf(options.verify); // refuse a bad option before any request
   const files = await listProjectFiles(core, projectId, options.signal);
   return await downloadFiles(core, projectId, files, localDir, {
     ...options,
@@ -139,6 +141,7 @@ export async function packageDownload(
   localDir: string,
   options: DownloadFilesOptions = {},
 ): Promise<TransferResult[]> {
+  verificationOf(options.verify); // refuse a bad option before any request
   const latest = await core.json<LatestPackage>({
     path: ["packages", projectId, "latest"],
     signal: options.signal,
@@ -178,6 +181,7 @@ export async function downloadFiles(
   options: DownloadListedFilesOptions = {},
 ): Promise<TransferResult[]> {
   const globs = filterGlobs(options.filter);
+  const verify = verificationOf(options.verify);
   const type = options.type ?? FileTransferType.PROJECT;
   const tracker = new ProgressTracker("download", options.onProgress);
   const selected = files
@@ -224,8 +228,9 @@ export async function downloadFiles(
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const root = resolve(localDir);
   const localEtags = new Map<number, string>();
+  const dirs = new DirSnapshot();
   await runPool(jobs, concurrency, async ({ job, index }) => {
-    const check = await checkLocal(job, options.forceDownload ?? false);
+    const check = await checkLocal(job, options.forceDownload ?? false, dirs);
     if (check.upToDate) {
       results[index] = {
         ...results[index],
@@ -255,7 +260,8 @@ export async function downloadFiles(
     tracker,
     policy: retryPolicy(options.retry),
     signal: stop.controller.signal,
-    listings: new Map(),
+    verify,
+    dirs,
   };
   const insideChecks = new Map<string, Promise<void>>();
   try {
@@ -313,6 +319,7 @@ export async function downloadFile(
   options: DownloadFileOptions = {},
 ): Promise<TransferResult> {
   const type = options.type ?? FileTransferType.PROJECT;
+  const verify = verificationOf(options.verify);
   if (options.version !== undefined && type === FileTransferType.PACKAGE) {
     throw new TypeError(`Cannot download version "${options.version}" of a package file`);
   }
@@ -350,7 +357,8 @@ export async function downloadFile(
       tracker,
       policy: retryPolicy(options.retry),
       signal: options.signal ?? new AbortController().signal,
-      listings: new Map(),
+      verify,
+      dirs: new DirSnapshot(),
     };
     result = await transfer(ctx, job, check.localEtag, result);
   }
@@ -358,11 +366,16 @@ export async function downloadFile(
   return result;
 }
 
-/** Decides from the local file alone whether a download can be skipped. */
+/**
+ * Decides from the local file alone whether a download can be skipped. With `dirs`, a file
+ * missing from its directory's listing is taken as absent without a `stat`.
+ */
 async function checkLocal(
   job: DownloadJob,
   force: boolean,
+  dirs?: DirSnapshot,
 ): Promise<{ upToDate: boolean; localEtag?: string }> {
+  if (dirs && !(await dirs.mayExist(job.localPath))) return { upToDate: false };
   const info = await stat(job.localPath).catch(() => undefined);
   if (!info) return { upToDate: false };
   if (!info.isFile()) {
@@ -385,7 +398,7 @@ async function transfer(
   const temp = tempPathFor(job);
   for (let attempt = 1;; attempt++) {
     try {
-      const outcome = await attemptDownload(ctx, job, temp, localEtag);
+      const outcome = await attemptDownload(ctx, job, temp, localEtag, attempt === 1);
       if (outcome.notModified) {
         await rm(temp, { force: true });
         return {
@@ -421,9 +434,13 @@ async function attemptDownload(
   job: DownloadJob,
   temp: string,
   localEtag: string | undefined,
+  firstAttempt: boolean,
 ): Promise<{ notModified: boolean; size: number }> {
   let offset = 0;
-  const partial = await stat(temp).catch(() => undefined);
+  // Before the first attempt, the snapshot knows whether an earlier run left a partial file.
+  const partial = firstAttempt && !(await ctx.dirs.mayExist(temp))
+    ? undefined
+    : await stat(temp).catch(() => undefined);
   if (partial && partial.size > 0) {
     if (job.size !== undefined && partial.size > job.size) {
       await rm(temp, { force: true });
@@ -433,12 +450,12 @@ async function attemptDownload(
   }
   if (offset > 0 && offset === job.size) {
     // Complete already (killed before the rename): verify without a request.
-    const hasher = startHasher(offset);
+    const feed = HashFeed.start(offset);
     try {
-      await hashFileInto(temp, hasher);
-      verify(job, await hasher.digest(), undefined, true);
+      await hashFileInto(temp, feed);
+      verify(job, await feed.digest(), undefined, true);
     } finally {
-      await hasher.terminate?.();
+      await feed.terminate();
     }
     return { notModified: false, size: offset };
   }
@@ -457,7 +474,7 @@ async function attemptDownload(
       BODY_IDLE_TIMEOUT_MS,
     );
   };
-  let hasher: ChunkHasher | undefined;
+  let feed: HashFeed | undefined;
   try {
     const response = await ctx.core.request({
       path: job.path,
@@ -493,58 +510,64 @@ async function attemptDownload(
     const expectedSize = job.size ?? total;
     const serverEtag = parseEtag(response.headers.get("etag"));
     const size = expectedSize ?? 0;
-    hasher = startHasher(size);
-    // The etag of the resumed file needs the hash of the bytes already there (re-read once).
-    if (offset > 0) await hashFileInto(temp, hasher, offset);
+    // A resumed file joins two responses: only its etag shows they belong together.
+    const checkEtag = (job.etag ?? serverEtag) !== undefined &&
+      (offset > 0 || checksByEtag(ctx.verify, expectedSize));
+    if (checkEtag) {
+      feed = HashFeed.start(size);
+      // The etag of the resumed file needs the hash of the bytes already there (re-read once).
+      if (offset > 0) await hashFileInto(temp, feed, offset);
+    }
     ctx.tracker.start(job.name, size, offset);
 
+    if (!response.body) throw new BodyInterrupted("the response has no body");
+    const reader = response.body.getReader();
     const file = await open(temp, offset > 0 ? "a" : "w");
     let written = offset;
+    let ended = false;
     try {
-      if (!response.body) throw new BodyInterrupted("the response has no body");
-      const sink = new HashingWriter(
-        hasher,
-        file,
-        expectedSize === undefined ? undefined : expectedSize - offset,
-      );
       arm();
-      try {
-        for await (const chunk of response.body) {
-          // Re-arming a timer per chunk costs; once a second is enough for a 60 s limit.
-          if (Date.now() - armedAt > 1000) arm();
-          if (expectedSize !== undefined && written + chunk.byteLength > expectedSize) {
-            throw new RestartDownload(
-              `the server sent more than the expected ${expectedSize} bytes`,
-            );
-          }
-          written += chunk.byteLength;
-          await sink.push(chunk);
-          ctx.tracker.bytes(job.name, written, size);
+      while (true) {
+        let chunk;
+        try {
+          const next = await reader.read();
+          if (next.done) break;
+          chunk = next.value;
+        } catch (error) {
+          if (ctx.signal.aborted) throw error;
+          const why = idle.controller.signal.reason instanceof BodyInterrupted
+            ? idle.controller.signal.reason.message
+            : reasonOf(error);
+          throw new BodyInterrupted(`the transfer broke off after ${written} bytes: ${why}`, {
+            cause: error,
+          });
         }
-      } catch (error) {
-        // Keep every byte received so far on disk, for the resume (a failed write throws here).
-        await sink.finish();
-        if (error instanceof RestartDownload || ctx.signal.aborted) throw error;
-        const why = idle.controller.signal.reason instanceof BodyInterrupted
-          ? idle.controller.signal.reason.message
-          : reasonOf(error);
-        throw new BodyInterrupted(`the transfer broke off after ${written} bytes: ${why}`, {
-          cause: error,
-        });
+        // Re-arming a timer per chunk costs; once a second is enough for a 60 s limit.
+        if (Date.now() - armedAt > 1000) arm();
+        if (expectedSize !== undefined && written + chunk.byteLength > expectedSize) {
+          throw new RestartDownload(`the server sent more than the expected ${expectedSize} bytes`);
+        }
+        // Each chunk is on disk before the next is read: a break keeps every byte received so far
+        // for the resume. (Writes of 1 MiB batches beside the reads cost more CPU in the kernel.)
+        await writeAll(file, chunk);
+        written += chunk.byteLength;
+        await feed?.push(chunk);
+        ctx.tracker.bytes(job.name, written, size);
       }
-      await sink.finish();
+      ended = true;
     } finally {
+      if (!ended) await reader.cancel().catch(() => {});
       await file.close();
     }
     if (expectedSize !== undefined && written < expectedSize) {
       throw new BodyInterrupted(`the body ended after ${written} of ${expectedSize} bytes`);
     }
-    verify(job, await hasher.digest(), serverEtag, offset > 0);
+    if (feed) verify(job, await feed.digest(), serverEtag, offset > 0);
     return { notModified: false, size: written };
   } finally {
     clearTimeout(timer);
     idle.dispose();
-    await hasher?.terminate?.();
+    await feed?.terminate();
   }
 }
 
@@ -555,64 +578,61 @@ interface ChunkHasher {
   terminate?(): Promise<void>;
 }
 
-/** Hashes on a worker thread when the file is large enough to be worth one and a worker is free. */
-function startHasher(size: number): ChunkHasher {
-  return (size >= WORKER_MIN_SIZE ? EtagWorker.tryStart() : undefined) ?? new EtagHasher();
+/** Checks and defaults the `verify` option. */
+function verificationOf(verify: DownloadVerification | undefined): DownloadVerification {
+  if (verify === undefined) return "auto";
+  if (VERIFICATIONS.includes(verify)) return verify;
+  throw new TypeError(
+    `Unknown verify option "${verify}": use one of ${
+      VERIFICATIONS.map((v) => `"${v}"`).join(", ")
+    }`,
+  );
+}
+
+/** Whether a whole (not resumed) download is checked by its etag rather than its size alone. */
+function checksByEtag(verify: DownloadVerification, expectedSize: number | undefined): boolean {
+  if (expectedSize === undefined) return true; // with no size to check, the etag is all there is
+  if (verify === "auto") return expectedSize < AUTO_VERIFY_ETAG_BELOW;
+  return verify === "etag";
 }
 
 /**
- * Gathers the body's chunks into a few fixed buffers; each full buffer is
- * written to the file and hashed at the same time, while the next one fills
- * (up to {@linkcode SLOT_COUNT} buffers in flight, so memory stays flat). The
- * writes happen in order; after a failed write nothing more is written.
+ * Computes a download's etag, on the main thread or, for a large file, on a
+ * worker thread that hashes while the next bytes arrive. For the worker, the
+ * bytes are gathered into {@linkcode HASH_SLOT_SIZE} buffers (shared with it,
+ * where the runtime allows, so nothing more is copied), at most
+ * {@linkcode HASH_SLOTS} of them waiting to be hashed: memory stays flat.
  */
-class HashingWriter {
+class HashFeed {
   #hasher: ChunkHasher;
-  #file: FileHandle | undefined;
+  #worker: boolean;
   #free: Uint8Array[] = [];
-  #slotWaiter: (() => void) | undefined;
+  #allocated = 0;
   #current: Uint8Array | undefined;
   #fill = 0;
-  #writes: Promise<void> = Promise.resolve();
-  #inFlight = new Set<Promise<void>>();
-  #error: { value: unknown } | undefined;
+  #backlog: { done: Promise<void>; slot: Uint8Array }[] = [];
 
-  #slotSize: number;
-  #allocated = 0;
-  #shared: boolean;
-
-  /**
-   * Hashes the bytes, and appends them to `file` if given. Buffers are allocated as needed and
-   * no larger than `expectedBytes`, so that many small files cost little memory.
-   */
-  constructor(hasher: ChunkHasher, file?: FileHandle, expectedBytes?: number) {
+  private constructor(hasher: ChunkHasher, worker: boolean) {
     this.#hasher = hasher;
-    this.#file = file;
-    this.#slotSize = Math.min(SLOT_SIZE, Math.max(MIN_SLOT_SIZE, expectedBytes ?? SLOT_SIZE));
-    // A worker reads shared memory in place; the main thread's hasher needs no sharing.
-    this.#shared = hasher instanceof EtagWorker && typeof SharedArrayBuffer !== "undefined";
+    this.#worker = worker;
   }
 
-  #takeSlot(): Uint8Array | undefined {
-    if (this.#free.length > 0) return this.#free.pop();
-    if (this.#allocated === SLOT_COUNT) return undefined;
-    this.#allocated++;
-    const size = this.#slotSize;
-    return new Uint8Array(this.#shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+  /** Hashes on a worker thread when the file is large enough to be worth one and one is free. */
+  static start(size: number): HashFeed {
+    const worker = size >= WORKER_MIN_SIZE ? EtagWorker.tryStart() : undefined;
+    return worker ? new HashFeed(worker, true) : new HashFeed(new EtagHasher(), false);
   }
 
-  /** Adds a chunk; resolves once it is copied, waiting for a free buffer if needed. */
+  /** Hands over a chunk; the caller may reuse it as soon as this resolves. */
   async push(chunk: Uint8Array): Promise<void> {
+    if (!this.#worker) {
+      await this.#hasher.update(chunk);
+      return;
+    }
     let at = 0;
     while (at < chunk.byteLength) {
-      this.#throwIfFailed();
       if (!this.#current) {
-        let slot;
-        while ((slot = this.#takeSlot()) === undefined) {
-          await new Promise<void>((resolve) => (this.#slotWaiter = resolve));
-          this.#throwIfFailed();
-        }
-        this.#current = slot;
+        this.#current = this.#free.pop() ?? this.#allocate() ?? (await this.#settleOldest());
         this.#fill = 0;
       }
       const take = Math.min(this.#current.byteLength - this.#fill, chunk.byteLength - at);
@@ -623,43 +643,42 @@ class HashingWriter {
     }
   }
 
-  /** Writes and hashes what is left and waits for all of it; throws the first failure. */
-  async finish(): Promise<void> {
-    if (this.#current && this.#fill > 0 && !this.#error) this.#submit();
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-    this.#throwIfFailed();
+  /** Waits for every byte to be hashed and returns the etag. */
+  async digest(): Promise<string> {
+    if (this.#current && this.#fill > 0) this.#submit();
+    while (this.#backlog.length > 0) this.#free.push(await this.#settleOldest());
+    return await this.#hasher.digest();
   }
 
-  #throwIfFailed() {
-    if (this.#error) throw this.#error.value;
+  /** Frees the worker thread, if any. */
+  async terminate(): Promise<void> {
+    await this.#hasher.terminate?.();
+  }
+
+  #allocate(): Uint8Array | undefined {
+    if (this.#allocated === HASH_SLOTS) return undefined;
+    this.#allocated++;
+    const shared = typeof SharedArrayBuffer !== "undefined";
+    return new Uint8Array(
+      shared ? new SharedArrayBuffer(HASH_SLOT_SIZE) : new ArrayBuffer(HASH_SLOT_SIZE),
+    );
   }
 
   #submit() {
     const slot = this.#current!;
-    const bytes = slot.subarray(0, this.#fill);
+    const done = this.#hasher.update(slot.subarray(0, this.#fill)) as Promise<void>;
+    // A failure is thrown when this slot's turn comes; until then it must not go unhandled.
+    done.catch(() => {});
+    this.#backlog.push({ done, slot });
     this.#current = undefined;
     this.#fill = 0;
-    const file = this.#file;
-    let written: Promise<void> = Promise.resolve();
-    if (file) {
-      // One write at a time, in order, at the file's position.
-      written = this.#writes = this.#writes.then(async () => {
-        if (!this.#error) await writeAll(file, bytes);
-      });
-    }
-    const job = Promise.all([written, this.#hasher.update(bytes)]).then(
-      () => {},
-      (error) => {
-        this.#error ??= { value: error };
-      },
-    ).finally(() => {
-      this.#inFlight.delete(job);
-      this.#free.push(slot);
-      const waiter = this.#slotWaiter;
-      this.#slotWaiter = undefined;
-      waiter?.();
-    });
-    this.#inFlight.add(job);
+  }
+
+  /** Waits for the oldest slot to be hashed and returns it for reuse. */
+  async #settleOldest(): Promise<Uint8Array> {
+    const oldest = this.#backlog.shift()!;
+    await oldest.done;
+    return oldest.slot;
   }
 }
 
@@ -709,14 +728,9 @@ function shortHash(text: string): string {
 /** Removes partial files left for older contents of the same file. */
 async function removeStalePartials(ctx: DownloadContext, job: DownloadJob, temp: string) {
   const dir = dirname(job.localPath);
-  let listing = ctx.listings.get(dir);
-  if (!listing) {
-    listing = readdir(dir).catch(() => [] as string[]);
-    ctx.listings.set(dir, listing);
-  }
   const prefix = tempPrefix(job.localPath);
   const current = basename(temp);
-  for (const entry of await listing) {
+  for (const entry of await ctx.dirs.entries(dir)) {
     if (entry.startsWith(prefix) && entry.endsWith(TEMP_SUFFIX) && entry !== current) {
       await rm(join(dir, entry), { force: true }).catch(() => {});
     }
@@ -756,21 +770,19 @@ function assertInside(realRoot: string, realDir: string, dir: string) {
   );
 }
 
-/** Feeds the first `length` bytes (or all) of a file to `hasher`, reading beside the hashing. */
-async function hashFileInto(path: string, hasher: ChunkHasher, length = Infinity): Promise<void> {
+/** Feeds the first `length` bytes (or all) of a file to `feed`, reading beside the hashing. */
+async function hashFileInto(path: string, feed: HashFeed, length = Infinity): Promise<void> {
   const handle = await open(path, "r");
   try {
-    const sink = new HashingWriter(hasher);
-    const buffer = new Uint8Array(SLOT_SIZE);
+    const buffer = new Uint8Array(READ_SIZE);
     let left = length;
     while (left > 0) {
       const want = Math.min(buffer.byteLength, left);
       const { bytesRead } = await handle.read(buffer, 0, want, null);
       if (bytesRead === 0) break;
       left -= bytesRead;
-      await sink.push(buffer.subarray(0, bytesRead));
+      await feed.push(buffer.subarray(0, bytesRead));
     }
-    await sink.finish();
   } finally {
     await handle.close();
   }

@@ -24,6 +24,7 @@ export type {
   DownloadFileOptions,
   DownloadFilesOptions,
   DownloadListedFilesOptions,
+  DownloadVerification,
   TransferOptions,
   TransferResult,
   TransferRetryOptions,

@@ -95,6 +95,18 @@ export interface UploadFileOptions {
   retry?: TransferRetryOptions;
 }
 
+/**
+ * How a complete download is checked before it is renamed into place:
+ * - `"auto"` (default): a file under 32 MiB by its listed etag (MD5, hashed while the bytes
+ *   arrive), a larger one by its listed size. Hashing runs at some 600 MB/s per core, slower
+ *   than a fast network, and the next sync hashes the file anyway before skipping it.
+ * - `"etag"`: every file by its etag.
+ * - `"size"`: every file by its size alone.
+ *
+ * A resumed download is always checked by its etag, and so is a file whose size is not known.
+ */
+export type DownloadVerification = "auto" | "etag" | "size";
+
 /** Options of {@linkcode downloadProject}, {@linkcode downloadFiles} and {@linkcode packageDownload}. */
 export interface DownloadFilesOptions extends TransferOptions {
   /**
@@ -104,6 +116,8 @@ export interface DownloadFilesOptions extends TransferOptions {
   filter?: string | readonly string[];
   /** Download even the files whose local etag equals the listed one (no `If-None-Match`). */
   forceDownload?: boolean;
+  /** How complete downloads are checked: `"auto"` (default), `"etag"` or `"size"`. */
+  verify?: DownloadVerification;
 }
 
 /** Options of {@linkcode downloadFiles}. */
@@ -136,6 +150,8 @@ export interface DownloadFileOptions {
   size?: number;
   /** Download even when the local file is up to date. */
   forceDownload?: boolean;
+  /** How the complete download is checked: `"auto"` (default), `"etag"` or `"size"`. */
+  verify?: DownloadVerification;
   /** Receives progress events. */
   onProgress?: (event: TransferProgressEvent) => void;
   /** Aborts the download; the partial file is kept for a later resume. */

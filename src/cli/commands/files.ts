@@ -35,6 +35,17 @@ export function concurrencyOption(): Option<"--concurrency <n>", undefined, unde
     .argParser(integerParser(1));
 }
 
+/** `--verify`: how the download commands check a complete file before renaming it into place. */
+export function verifyOption(): Option<"--verify <how>", undefined, undefined, string> {
+  return new Option(
+    "--verify <how>",
+    "How each complete download is checked before it replaces the local file: etag hashes " +
+      "every file, size checks the size only, auto checks files under 32 MiB by etag and " +
+      "larger ones by size (a later run hashes them before skipping them). Resumed downloads " +
+      "are always hashed.",
+  ).choices(["auto", "etag", "size"]).default("auto");
+}
+
 const GLOB_CHARS = /[*?[]/;
 
 /**
@@ -121,6 +132,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
     .option("--force-download", "Download even the files that are up to date. Default: no.")
     .option("--no-force-download", "Skip the files that are up to date.")
     .option("--version-id <version_id>", "Download this version of the file named by --filter.")
+    .addOption(verifyOption())
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be downloaded; download nothing.")
     .action(async (projectId, localDir, options) => {
@@ -157,6 +169,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
               etag: version.md5sum,
               size: version.size,
               forceDownload: options.forceDownload ?? false,
+              verify: downloadOptions(options).verify,
               dryRun,
               ...hooks,
             }),

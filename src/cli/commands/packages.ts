@@ -8,7 +8,7 @@ import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import type { LayerInfo } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { formatBytes } from "../output.ts";
-import { concurrencyOption, filterOption } from "./files.ts";
+import { concurrencyOption, filterOption, verifyOption } from "./files.ts";
 import { downloadOptions, runTransfer } from "./transfer_report.ts";
 
 /**
@@ -64,6 +64,7 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
     .option("--no-throw-on-error", "Go on with the other files when one fails.")
     .option("--force-download", "Download even the files that are up to date. Default: no.")
     .option("--no-force-download", "Skip the files that are up to date.")
+    .addOption(verifyOption())
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be downloaded; download nothing.")
     .action(async (projectId, localDir, options) => {

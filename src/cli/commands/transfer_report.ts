@@ -6,6 +6,7 @@
  */
 
 import {
+  type DownloadVerification,
   FileTransferStatus,
   type TransferProgressEvent,
   type TransferResult,
@@ -116,6 +117,8 @@ export interface DownloadFlags {
   forceDownload?: boolean;
   /** `--concurrency`. */
   concurrency?: number;
+  /** `--verify`: `auto`, `etag` or `size` (commander has checked the choice). */
+  verify?: string;
   /** `--dry-run`. */
   dryRun?: boolean;
 }
@@ -131,13 +134,15 @@ export interface DownloadFlags {
 export function downloadOptions(
   flags: DownloadFlags,
 ):
-  & Required<Omit<DownloadFlags, "filter" | "concurrency">>
-  & Pick<DownloadFlags, "filter" | "concurrency"> {
+  & Required<Omit<DownloadFlags, "filter" | "concurrency" | "verify">>
+  & Pick<DownloadFlags, "filter" | "concurrency">
+  & { verify: DownloadVerification } {
   return {
     filter: flags.filter,
     throwOnError: flags.throwOnError ?? false,
     forceDownload: flags.forceDownload ?? false,
     concurrency: flags.concurrency,
+    verify: (flags.verify ?? "auto") as DownloadVerification,
     dryRun: flags.dryRun ?? false,
   };
 }

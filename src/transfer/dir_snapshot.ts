@@ -1,0 +1,48 @@
+/**
+ * One `readdir` per directory instead of a `stat` per file: for a download of
+ * many small files into a fresh folder, a failing `stat` per file (and per
+ * partial file) costs more CPU than the download itself.
+ *
+ * @module
+ */
+import { readdir } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+
+/**
+ * The names in a few directories, each read once, the first time it is asked
+ * about. Callers ask before they write into a directory, so a listing shows
+ * what was there before the transfer.
+ */
+export class DirSnapshot {
+  #listings = new Map<string, Promise<{ names: string[]; keys: Set<string> }>>();
+
+  /** The entries of `dir` (none when it does not exist). */
+  async entries(dir: string): Promise<string[]> {
+    return (await this.#listing(dir)).names;
+  }
+
+  /**
+   * False only when `path` certainly did not exist. The comparison ignores
+   * case and Unicode normalization, so that a file on a case-insensitive or
+   * normalizing file system is still found; callers confirm with `stat`.
+   */
+  async mayExist(path: string): Promise<boolean> {
+    return (await this.#listing(dirname(path))).keys.has(lookupKey(basename(path)));
+  }
+
+  #listing(dir: string) {
+    let listing = this.#listings.get(dir);
+    if (!listing) {
+      listing = readdir(dir).catch(() => [] as string[]).then((names) => ({
+        names,
+        keys: new Set(names.map(lookupKey)),
+      }));
+      this.#listings.set(dir, listing);
+    }
+    return listing;
+  }
+}
+
+function lookupKey(name: string): string {
+  return name.normalize("NFC").toLowerCase();
+}

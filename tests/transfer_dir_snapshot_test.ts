@@ -1,0 +1,28 @@
+import { expect } from "expect";
+import { DirSnapshot } from "../src/transfer/dir_snapshot.ts";
+
+Deno.test("DirSnapshot lists each directory once and rules out only absent names", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/Data.gpkg`, "x");
+    await Deno.writeTextFile(`${dir}/caf\u00e9.jpg`, "x"); // NFC on disk
+    const snapshot = new DirSnapshot();
+    await t.step("present names, also in another case or normalization", async () => {
+      expect(await snapshot.mayExist(`${dir}/Data.gpkg`)).toBe(true);
+      expect(await snapshot.mayExist(`${dir}/data.GPKG`)).toBe(true);
+      expect(await snapshot.mayExist(`${dir}/cafe\u0301.jpg`)).toBe(true); // NFD
+    });
+    await t.step("absent names and missing directories", async () => {
+      expect(await snapshot.mayExist(`${dir}/other.gpkg`)).toBe(false);
+      expect(await snapshot.mayExist(`${dir}/missing/Data.gpkg`)).toBe(false);
+      expect(await snapshot.entries(`${dir}/missing`)).toEqual([]);
+    });
+    await t.step("the listing is the one taken first: later files are not seen", async () => {
+      await Deno.writeTextFile(`${dir}/later.txt`, "x");
+      expect(await snapshot.mayExist(`${dir}/later.txt`)).toBe(false);
+      expect((await snapshot.entries(dir)).sort()).toEqual(["Data.gpkg", "caf\u00e9.jpg"]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
