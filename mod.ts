@@ -80,7 +80,8 @@ export {
   type TeamMember,
 } from "./src/types.ts";
 export { VERSION } from "./src/version.ts";
-export { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "./src/transfer/etag.ts";
+export { ETAG_PART_SIZE, EtagHasher, etagOfBytes } from "./src/transfer/etag.ts";
+export { etagOfFile } from "./src/transfer/file_etag.ts";
 // --- file transfers ---
 export {
   deleteFile,

@@ -1,6 +1,7 @@
 // The S3-style etag of contract section 5, computed the same way by the server and the SDK.
 import { expect } from "expect";
-import { EtagHasher, etagOfBytes, etagOfFile } from "../mod.ts";
+import { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "../mod.ts";
+import { EtagWorker } from "../src/transfer/etag_worker.ts";
 
 const MiB = 1024 * 1024;
 const text = (s: string) => new TextEncoder().encode(s);
@@ -44,5 +45,49 @@ Deno.test("etagOfFile streams a file from disk", async () => {
     expect(await etagOfFile(path)).toBe("1e762c1c6ca960a51ce95942752cf1f6-2");
   } finally {
     await Deno.remove(path);
+  }
+});
+
+Deno.test("etagOfFile splits a large file's parts among threads, same etag", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const part = ETAG_PART_SIZE;
+  // Pseudo-random bytes, so that a part hashed twice or out of order changes the etag.
+  const bytes = new Uint8Array(5 * part + 3);
+  for (let i = 0, x = 7; i < bytes.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  try {
+    for (const size of [4 * part, 4 * part + 1, 5 * part - 1, 5 * part + 3]) {
+      await t.step(`${size} bytes`, async () => {
+        const path = `${dir}/f${size}`;
+        await Deno.writeFile(path, bytes.subarray(0, size));
+        let settled = false;
+        const etag = etagOfFile(path).finally(() => (settled = true));
+        let sawWorker = false;
+        while (!settled && !sawWorker) {
+          sawWorker = EtagWorker.inUse > 0;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        expect(sawWorker).toBe(true);
+        expect(await etag).toBe(etagOfBytes(bytes.subarray(0, size)));
+      });
+    }
+    await t.step("the workers are free again afterwards", () => {
+      expect(EtagWorker.inUse).toBe(0);
+    });
+    await t.step("a worker that finds the file shorter than planned fails the etag", async () => {
+      const worker = EtagWorker.tryStart()!;
+      try {
+        await Deno.writeFile(`${dir}/short`, bytes.subarray(0, part));
+        await expect(worker.partDigests(`${dir}/short`, 0, 2 * part)).rejects.toThrow(
+          /shorter than 16777216 bytes/,
+        );
+      } finally {
+        await worker.terminate();
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

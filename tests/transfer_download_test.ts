@@ -10,7 +10,8 @@ import {
   downloadProject,
   packageDownload,
 } from "../src/transfer/download.ts";
-import { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "../src/transfer/etag.ts";
+import { ETAG_PART_SIZE, EtagHasher, etagOfBytes } from "../src/transfer/etag.ts";
+import { etagOfFile } from "../src/transfer/file_etag.ts";
 import { EtagWorker } from "../src/transfer/etag_worker.ts";
 import { uploadFiles } from "../src/transfer/upload.ts";
 import { transferFixture } from "./fixtures/transfer_setup.ts";
@@ -224,6 +225,26 @@ Deno.test("downloads never leave a truncated file and resume with Range", async 
       const results = await downloadProject(f.core, f.projectId, out);
       expect(results[0].status).toBe("SUCCESS");
       expectSameBytes(await Deno.readFile(`${out}/data.gpkg`), content);
+    });
+    await t.step("a small file (read in one piece) that breaks off is fetched again", async () => {
+      const small = bytesOf(100_000, 8);
+      await f.server.putFile(f.projectId, "small.csv", small);
+      await Deno.writeTextFile(`${out}/small.csv`, "the old small file");
+      f.server.injectFault({ path: /small\.csv/, truncateAfterBytes: 40_000, times: 2 });
+      const failed = await downloadFiles(
+        f.core,
+        f.projectId,
+        [{ name: "small.csv", size: small.byteLength, md5sum: etagOfBytes(small) }],
+        out,
+        { retry: { attempts: 2, baseDelayMs: 1 } },
+      );
+      expect(failed[0]).toMatchObject({ status: "FAILED", reason: expect.stringMatching(/broke/) });
+      expect(await Deno.readTextFile(`${out}/small.csv`)).toBe("the old small file");
+      expect(await hiddenFiles(out)).toEqual([]);
+      f.server.injectFault({ path: /small\.csv/, truncateAfterBytes: 40_000 });
+      const results = await downloadProject(f.core, f.projectId, out, { filter: "small.csv" });
+      expect(results[0].status).toBe("SUCCESS");
+      expectSameBytes(await Deno.readFile(`${out}/small.csv`), small);
     });
     await t.step("an abort (Ctrl-C) keeps the partial file, the next run resumes", async () => {
       await Deno.remove(`${out}/data.gpkg`);
@@ -596,6 +617,22 @@ Deno.test("downloads are checked by etag or by size, as the verify option says",
       ).rejects.toThrow('Unknown verify option "md5": use one of "auto", "etag", "size"');
       expect(f.seen()).toEqual([]);
     });
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("an empty file downloads as an empty file, and then is skipped", async () => {
+  const f = await transferFixture();
+  try {
+    await f.server.putFile(f.projectId, "empty.txt", "");
+    const out = `${f.dir}/out`;
+    const first = await downloadProject(f.core, f.projectId, out);
+    expect(first.map((r) => [r.name, r.status, r.size])).toEqual([["empty.txt", "SUCCESS", 0]]);
+    expect(await Deno.readTextFile(`${out}/empty.txt`)).toBe("");
+    expect(await hiddenFiles(out)).toEqual([]);
+    const again = await downloadProject(f.core, f.projectId, out);
+    expect(again[0].status).toBe("SKIPPED");
   } finally {
     await f.close();
   }

@@ -1,7 +1,7 @@
 import { expect } from "expect";
 import { QfcException, QfcRequestException } from "../src/errors.ts";
 import { RequestCore } from "../src/http.ts";
-import { etagOfFile } from "../src/transfer/etag.ts";
+import { etagOfFile } from "../src/transfer/file_etag.ts";
 import type { TransferProgressEvent } from "../src/transfer/progress.ts";
 import { uploadFile, uploadFiles } from "../src/transfer/upload.ts";
 import { startTestServer } from "../testing/mod.ts";

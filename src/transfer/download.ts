@@ -25,7 +25,8 @@ import {
   retryPolicy,
 } from "./common.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
-import { EtagHasher, etagOfFile } from "./etag.ts";
+import { EtagHasher } from "./etag.ts";
+import { etagOfFile } from "./file_etag.ts";
 import { EtagWorker } from "./etag_worker.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker } from "./progress.ts";
@@ -41,6 +42,8 @@ import type {
 
 /** A download stalls out when no byte arrives for this long; it is then retried (resumed). */
 const BODY_IDLE_TIMEOUT_MS = 60_000;
+/** Bodies up to this size are read in one piece (a stream costs CPU per chunk, per file). */
+const WHOLE_BODY_MAX = 256 * 1024;
 /** Bytes read at a time when a partial file is hashed again. */
 const READ_SIZE = 1024 * 1024;
 /** Bytes handed to a hashing worker at a time. */
@@ -521,8 +524,11 @@ async function attemptDownload(
     ctx.tracker.start(job.name, size, offset);
 
     if (!response.body) throw new BodyInterrupted("the response has no body");
-    const reader = response.body.getReader();
-    const file = await open(temp, offset > 0 ? "a" : "w");
+    const small = expectedSize !== undefined && expectedSize - offset <= WHOLE_BODY_MAX;
+    const reader = small ? wholeBodyReader(response) : response.body.getReader();
+    // Opened at the first byte, so that a body that breaks off at once leaves no empty file.
+    let file: FileHandle | undefined;
+    const openTemp = () => open(temp, offset > 0 ? "a" : "w");
     let written = offset;
     let ended = false;
     try {
@@ -549,15 +555,17 @@ async function attemptDownload(
         }
         // Each chunk is on disk before the next is read: a break keeps every byte received so far
         // for the resume. (Writes of 1 MiB batches beside the reads cost more CPU in the kernel.)
+        file ??= await openTemp();
         await writeAll(file, chunk);
         written += chunk.byteLength;
         await feed?.push(chunk);
         ctx.tracker.bytes(job.name, written, size);
       }
+      file ??= await openTemp(); // an empty file
       ended = true;
     } finally {
       if (!ended) await reader.cancel().catch(() => {});
-      await file.close();
+      await file?.close();
     }
     if (expectedSize !== undefined && written < expectedSize) {
       throw new BodyInterrupted(`the body ended after ${written} of ${expectedSize} bytes`);
@@ -569,6 +577,23 @@ async function attemptDownload(
     idle.dispose();
     await feed?.terminate();
   }
+}
+
+/** A reader that returns the whole body as its one chunk. */
+function wholeBodyReader(
+  response: Response,
+): Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel"> {
+  let done = false;
+  return {
+    async read() {
+      if (done) return { done: true, value: undefined };
+      done = true;
+      return { done: false, value: new Uint8Array(await response.arrayBuffer()) };
+    },
+    async cancel() {
+      if (!response.bodyUsed) await response.body?.cancel();
+    },
+  };
 }
 
 /** What hashes the bytes of a download: `EtagHasher` or an `EtagWorker`. */

@@ -64,9 +64,7 @@ export class EtagHasher {
         : this.#part.digest("hex");
     }
     if (this.#partBytes > 0) this.#digests.push(this.#part.digest());
-    const outer = createHash("md5");
-    for (const d of this.#digests) outer.update(d);
-    return `${outer.digest("hex")}-${this.#digests.length}`;
+    return etagOfPartDigests(this.#digests);
   }
 }
 
@@ -86,26 +84,54 @@ export function etagOfBytes(bytes: Uint8Array): string {
 }
 
 /**
- * Computes the etag of a local file, streaming it in 1 MiB reads so memory
- * stays flat whatever its size.
+ * The etag of a file of more than one part, from the binary MD5 of each part
+ * in order (for hashing the parts of a large file in parallel).
  *
  * @example
  * ```ts
- * import { etagOfFile } from "./etag.ts";
- * const etag = await etagOfFile("project.qgz");
+ * import { createHash } from "node:crypto";
+ * import { etagOfPartDigests } from "./etag.ts";
+ * const part = (text: string) => createHash("md5").update(text).digest();
+ * console.log(etagOfPartDigests([part("a"), part("b")])); // "<md5 hex>-2"
  * ```
  */
-export async function etagOfFile(path: string): Promise<string> {
+export function etagOfPartDigests(digests: readonly Uint8Array[]): string {
+  const outer = createHash("md5");
+  for (const digest of digests) outer.update(digest);
+  return `${outer.digest("hex")}-${digests.length}`;
+}
+
+/**
+ * Reads bytes `[start, end)` of a file and feeds them to `hasher`, 1 MiB at a
+ * time (memory stays flat whatever the size). Throws if the file ends early.
+ *
+ * @example The etag of a whole file
+ * ```ts
+ * import { EtagHasher, hashFileRange } from "./etag.ts";
+ * const hasher = new EtagHasher();
+ * await hashFileRange("project.qgz", 0, Infinity, hasher);
+ * console.log(hasher.digest());
+ * ```
+ */
+export async function hashFileRange(
+  path: string,
+  start: number,
+  end: number,
+  hasher: { update(bytes: Uint8Array): void },
+): Promise<void> {
   const handle = await open(path, "r");
   try {
-    const hasher = new EtagHasher();
     const buffer = new Uint8Array(1024 * 1024);
-    while (true) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, null);
-      if (bytesRead === 0) break;
+    for (let at = start; at < end;) {
+      const want = Math.min(buffer.byteLength, end - at);
+      const { bytesRead } = await handle.read(buffer, 0, want, at);
+      if (bytesRead === 0) {
+        if (end === Infinity) return;
+        throw new Error(`${path} is shorter than ${end} bytes: it changed while being hashed`);
+      }
       hasher.update(buffer.subarray(0, bytesRead));
+      at += bytesRead;
     }
-    return hasher.digest();
   } finally {
     await handle.close();
   }

@@ -22,12 +22,47 @@ import { ETAG_PART_SIZE } from "./etag.ts";
 const WORKER_SOURCE = `"use strict";
 const { parentPort, workerData } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
+const fs = require("node:fs");
 const PART = workerData.partSize;
+// The binary MD5 of each part of bytes [start, end) of a file; start is a part boundary.
+function partDigestsOfFile(path, start, end) {
+  const fd = fs.openSync(path, "r");
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const out = [];
+  try {
+    for (let partStart = start; partStart < end; partStart += PART) {
+      const partEnd = Math.min(partStart + PART, end);
+      const hash = createHash("md5");
+      for (let at = partStart; at < partEnd;) {
+        const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, partEnd - at), at);
+        if (read === 0) throw new Error(path + " is shorter than " + end + " bytes: it changed");
+        hash.update(buffer.subarray(0, read));
+        at += read;
+      }
+      const digest = hash.digest();
+      out.push(digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
 let part = createHash("md5");
 let partBytes = 0;
 let size = 0;
 const digests = [];
 parentPort.on("message", (m) => {
+  if (m.file) {
+    let digests;
+    try {
+      digests = partDigestsOfFile(m.file, m.start, m.end);
+    } catch (error) {
+      parentPort.postMessage({ error: String(error && error.message || error) });
+      return;
+    }
+    parentPort.postMessage({ digests }, digests);
+    return;
+  }
   if (m.digest) {
     let etag;
     if (size <= PART) {
@@ -58,6 +93,13 @@ parentPort.on("message", (m) => {
   parentPort.postMessage({ done: true });
 });
 `;
+
+/** What the worker posts back: one reply per message, in order. */
+interface WorkerReply {
+  etag?: string;
+  digests?: ArrayBuffer[];
+  error?: string;
+}
 
 /** Worker threads that may hash at the same time: one core stays for the main thread. */
 const MAX_WORKERS = Math.max(0, Math.min(4, availableParallelism() - 1));
@@ -91,14 +133,18 @@ let workersInUse = 0;
 export class EtagWorker {
   #worker: Worker;
   /** Callbacks of the messages sent and not answered yet, in order (the worker answers in order). */
-  #pending: { resolve: (value: string | undefined) => void; reject: (error: Error) => void }[] = [];
+  #pending: { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }[] = [];
   #failure: Error | undefined;
   #size = 0;
   #terminated = false;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
-    worker.on("message", (m: { etag?: string }) => this.#pending.shift()?.resolve(m.etag));
+    worker.on("message", (m: WorkerReply) => {
+      const waiter = this.#pending.shift();
+      if (m.error !== undefined) waiter?.reject(new Error(m.error));
+      else waiter?.resolve(m);
+    });
     worker.on("error", (error: unknown) => this.#fail(error));
     worker.on("exit", (code: number) => {
       if (!this.#terminated) this.#fail(new Error(`The hashing worker exited with code ${code}`));
@@ -119,6 +165,11 @@ export class EtagWorker {
     }
     workersInUse++;
     return new EtagWorker(worker);
+  }
+
+  /** Number of workers started and not terminated yet, in this process. */
+  static get inUse(): number {
+    return workersInUse;
   }
 
   /** Number of bytes given so far. */
@@ -143,7 +194,7 @@ export class EtagWorker {
 
   /** Returns the etag of all bytes given so far. Call it once, after the last update. */
   async digest(): Promise<string> {
-    return (await this.#send({ digest: true }, []))!;
+    return (await this.#send({ digest: true }, [])).etag!;
   }
 
   /** Stops the worker; pending calls reject. Safe to call more than once. */
@@ -155,7 +206,17 @@ export class EtagWorker {
     await this.#worker.terminate();
   }
 
-  #send(message: unknown, transfer: ArrayBuffer[]): Promise<string | undefined> {
+  /**
+   * Reads bytes `[start, end)` of the file at `path` on the worker thread and returns the binary
+   * MD5 of each part; `start` must be a multiple of the part size. Independent of
+   * {@linkcode EtagWorker.update}: use one or the other on a worker.
+   */
+  async partDigests(path: string, start: number, end: number): Promise<Uint8Array[]> {
+    const reply = await this.#send({ file: path, start, end }, []);
+    return reply.digests!.map((digest) => new Uint8Array(digest));
+  }
+
+  #send(message: unknown, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#pending.push({ resolve, reject });

@@ -7,7 +7,8 @@
  */
 export { deleteFile, deleteFiles } from "./delete.ts";
 export { downloadFile, downloadFiles, downloadProject, packageDownload } from "./download.ts";
-export { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "./etag.ts";
+export { ETAG_PART_SIZE, EtagHasher, etagOfBytes } from "./etag.ts";
+export { etagOfFile } from "./file_etag.ts";
 export { fnmatch, fnmatchAny } from "./fnmatch.ts";
 export {
   type MultipartFileBody,

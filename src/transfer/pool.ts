@@ -17,7 +17,7 @@ export const DEFAULT_CONCURRENCY = 8;
  * @example Hash files four at a time
  * ```ts
  * import { runPool } from "./pool.ts";
- * import { etagOfFile } from "./etag.ts";
+ * import { etagOfFile } from "./file_etag.ts";
  * const etags = await runPool(["a.gpkg", "b.gpkg"], 4, (path) => etagOfFile(path));
  * ```
  *

@@ -19,7 +19,7 @@ import {
   passesFilter,
   reasonOf,
 } from "./common.ts";
-import { etagOfFile } from "./etag.ts";
+import { etagOfFile } from "./file_etag.ts";
 import { multipartFileBody, multipartFileBytes } from "./multipart.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker } from "./progress.ts";
