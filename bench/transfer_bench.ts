@@ -3,7 +3,8 @@
  * same test server (with `--storage`, in its own process), on this machine.
  *
  * Scenarios: upload and download of 1000 files of 16 KiB; upload and download
- * of one 1 GiB file; a no-op re-download of the up-to-date 1000-file project.
+ * of one 1 GiB file; no-op re-downloads of both. For the small-file download,
+ * a plain Deno fetch-and-write client (`fetch_floor.ts`) shows Deno's floor.
  * Each client runs in its own process under `/usr/bin/time -v` so that its
  * peak RSS is measured alone. Wall time is process start to exit, for both.
  *
@@ -152,6 +153,20 @@ try {
     return await runCurl(config, root);
   });
   report(`download ${SMALL_FILES} x 16 KiB`, downSmallOurs, downSmallCurl, { files: SMALL_FILES });
+  // The floor: plain fetch and write in Deno, without our guarantees (bench/fetch_floor.ts).
+  const floor: Measure[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const input = JSON.stringify({
+      url: server.url,
+      token,
+      projectId: smallOurs,
+      dir: `${root}/down-small-floor-${run}`,
+    });
+    const m = await timed([Deno.execPath(), "run", "-A", `${repo}bench/fetch_floor.ts`, input]);
+    log(`plain fetch: ${m.ms.toFixed(0)} ms`);
+    floor.push({ ms: m.ms, rssMiB: m.rssMiB });
+  }
+  report(`  the same, plain Deno fetch (floor)`, floor, downSmallCurl, { files: SMALL_FILES });
 
   // No-op re-download of the up-to-date project.
   const noop = await runOurs(

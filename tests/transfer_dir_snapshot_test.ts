@@ -21,6 +21,8 @@ Deno.test("DirSnapshot lists each directory once and rules out only absent names
       await Deno.writeTextFile(`${dir}/later.txt`, "x");
       expect(await snapshot.mayExist(`${dir}/later.txt`)).toBe(false);
       expect((await snapshot.entries(dir)).sort()).toEqual(["Data.gpkg", "caf\u00e9.jpg"]);
+      expect(await snapshot.entriesStartingWith(dir, "Da")).toEqual(["Data.gpkg"]);
+      expect(await snapshot.entriesStartingWith(dir, ".qfc-")).toEqual([]);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

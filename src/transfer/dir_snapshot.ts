@@ -15,10 +15,22 @@ import { basename, dirname } from "node:path";
  */
 export class DirSnapshot {
   #listings = new Map<string, Promise<{ names: string[]; keys: Set<string> }>>();
+  #filtered = new Map<string, Promise<string[]>>();
 
   /** The entries of `dir` (none when it does not exist). */
   async entries(dir: string): Promise<string[]> {
     return (await this.#listing(dir)).names;
+  }
+
+  /** The entries of `dir` whose name starts with `prefix` (filtered once per directory). */
+  entriesStartingWith(dir: string, prefix: string): Promise<string[]> {
+    const key = `${prefix}\0${dir}`;
+    let filtered = this.#filtered.get(key);
+    if (!filtered) {
+      filtered = this.entries(dir).then((names) => names.filter((n) => n.startsWith(prefix)));
+      this.#filtered.set(key, filtered);
+    }
+    return filtered;
   }
 
   /**

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { type FileHandle, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { delay } from "../delay.ts";
@@ -28,6 +27,7 @@ import { DirSnapshot } from "./dir_snapshot.ts";
 import { EtagHasher } from "./etag.ts";
 import { etagOfFile } from "./file_etag.ts";
 import { EtagWorker } from "./etag_worker.ts";
+import { IdleWatchdog, type Watch } from "./idle_watchdog.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker } from "./progress.ts";
 import { resolveLocalPath } from "./remote_names.ts";
@@ -81,6 +81,8 @@ interface DownloadContext {
   verify: DownloadVerification;
   /** What the target directories held before: local files, partial files of earlier runs. */
   dirs: DirSnapshot;
+  /** Aborts a body that stalls for {@linkcode BODY_IDLE_TIMEOUT_MS}. */
+  watchdog: IdleWatchdog;
 }
 
 /** The body broke off (network error, truncation, stall): retry and resume. */
@@ -265,6 +267,7 @@ export async function downloadFiles(
     signal: stop.controller.signal,
     verify,
     dirs,
+    watchdog: new IdleWatchdog(BODY_IDLE_TIMEOUT_MS),
   };
   const insideChecks = new Map<string, Promise<void>>();
   try {
@@ -362,6 +365,7 @@ export async function downloadFile(
       signal: options.signal ?? new AbortController().signal,
       verify,
       dirs: new DirSnapshot(),
+      watchdog: new IdleWatchdog(BODY_IDLE_TIMEOUT_MS),
     };
     result = await transfer(ctx, job, check.localEtag, result);
   }
@@ -411,7 +415,7 @@ async function transfer(
         };
       }
       await rename(temp, job.localPath);
-      await removeStalePartials(ctx, job, temp);
+      await removeStalePartials(ctx, temp);
       return { ...result, status: FileTransferStatus.SUCCESS, size: outcome.size };
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error; // keep the partial file for a resume
@@ -467,16 +471,7 @@ async function attemptDownload(
   if (localEtag) headers["If-None-Match"] = `"${localEtag}"`;
 
   const idle = childController(ctx.signal);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let armedAt = 0;
-  const arm = () => {
-    clearTimeout(timer);
-    armedAt = Date.now();
-    timer = setTimeout(
-      () => idle.controller.abort(new BodyInterrupted("no data received for 60 s")),
-      BODY_IDLE_TIMEOUT_MS,
-    );
-  };
+  let watch: Watch | undefined;
   let feed: HashFeed | undefined;
   try {
     const response = await ctx.core.request({
@@ -532,7 +527,9 @@ async function attemptDownload(
     let written = offset;
     let ended = false;
     try {
-      arm();
+      watch = ctx.watchdog.watch(() =>
+        idle.controller.abort(new BodyInterrupted("no data received for 60 s"))
+      );
       while (true) {
         let chunk;
         try {
@@ -548,8 +545,7 @@ async function attemptDownload(
             cause: error,
           });
         }
-        // Re-arming a timer per chunk costs; once a second is enough for a 60 s limit.
-        if (Date.now() - armedAt > 1000) arm();
+        watch.touch();
         if (expectedSize !== undefined && written + chunk.byteLength > expectedSize) {
           throw new RestartDownload(`the server sent more than the expected ${expectedSize} bytes`);
         }
@@ -573,7 +569,7 @@ async function attemptDownload(
     if (feed) verify(job, await feed.digest(), serverEtag, offset > 0);
     return { notModified: false, size: written };
   } finally {
-    clearTimeout(timer);
+    watch?.stop();
     idle.dispose();
     await feed?.terminate();
   }
@@ -746,16 +742,28 @@ function tempPrefix(localPath: string): string {
   return `${TEMP_PREFIX}${shortHash(basename(localPath))}-`;
 }
 
+/**
+ * 64 bits of a name, as hex, for temporary file names: two 32-bit FNV-1a
+ * hashes from different starting points. In plain JavaScript, because three
+ * calls into `node:crypto` per name cost more than a small file's write.
+ */
 function shortHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
 /** Removes partial files left for older contents of the same file. */
-async function removeStalePartials(ctx: DownloadContext, job: DownloadJob, temp: string) {
-  const dir = dirname(job.localPath);
-  const prefix = tempPrefix(job.localPath);
+async function removeStalePartials(ctx: DownloadContext, temp: string) {
+  const dir = dirname(temp);
   const current = basename(temp);
-  for (const entry of await ctx.dirs.entries(dir)) {
+  const prefix = current.slice(0, current.lastIndexOf("-") + 1); // the target's part of the name
+  for (const entry of await ctx.dirs.entriesStartingWith(dir, TEMP_PREFIX)) {
     if (entry.startsWith(prefix) && entry.endsWith(TEMP_SUFFIX) && entry !== current) {
       await rm(join(dir, entry), { force: true }).catch(() => {});
     }
