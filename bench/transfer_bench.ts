@@ -93,20 +93,17 @@ try {
   };
 
   /**
-   * Runs ours and curl in turns, `RUNS` times each: the machine's load drifts, and taking turns
-   * exposes both to the same drift.
+   * Runs the clients in turns, `RUNS` times each: the machine's load drifts, and taking turns
+   * exposes all of them to the same drift. Returns each client's runs.
    */
   const inTurns = async (
-    ours: (run: number) => Promise<Measure>,
-    curl: (run: number) => Promise<Measure>,
-  ): Promise<[Measure[], Measure[]]> => {
-    const oursRuns: Measure[] = [];
-    const curlRuns: Measure[] = [];
+    ...clients: ((run: number) => Promise<Measure>)[]
+  ): Promise<Measure[][]> => {
+    const runs: Measure[][] = clients.map(() => []);
     for (let run = 0; run < RUNS; run++) {
-      oursRuns.push(await ours(run));
-      curlRuns.push(await curl(run));
+      for (const [i, client] of clients.entries()) runs[i].push(await client(run));
     }
-    return [oursRuns, curlRuns];
+    return runs;
   };
 
   // 1000 small files, upload.
@@ -137,7 +134,7 @@ try {
   if (listing.length !== SMALL_FILES) {
     throw new Error(`expected ${SMALL_FILES} files, got ${listing.length}`);
   }
-  const [downSmallOurs, downSmallCurl] = await inTurns(async (run) => {
+  const [downSmallOurs, downSmallCurl, downSmallFloor] = await inTurns(async (run) => {
     const dir = `${root}/down-small-ours-${run}`;
     return await runOurs({ op: "download-project", projectId: smallOurs, dir }, token);
   }, async (run) => {
@@ -151,16 +148,11 @@ try {
       );
     }
     return await runCurl(config, root);
-  });
+  }, (run) => runFloor(smallOurs, `${root}/down-small-floor-${run}`, token));
   report(`download ${SMALL_FILES} x 16 KiB`, downSmallOurs, downSmallCurl, { files: SMALL_FILES });
-  report(
-    `  the same, plain Deno fetch (floor)`,
-    await runFloor(smallOurs, "small", token),
-    downSmallCurl,
-    {
-      files: SMALL_FILES,
-    },
-  );
+  report(`  the same, plain Deno fetch (floor)`, downSmallFloor, downSmallCurl, {
+    files: SMALL_FILES,
+  });
 
   // No-op re-download of the up-to-date project.
   const noop = await runOurs(
@@ -194,7 +186,7 @@ try {
   for (const id of bigProjects) if (id !== bigOurs) await client.deleteProject(id);
 
   // One big file, download.
-  const [downBigOurs, downBigCurl] = await inTurns(async (run) => {
+  const [downBigOurs, downBigCurl, downBigFloor] = await inTurns(async (run) => {
     const dir = `${root}/down-big-ours-${run}`;
     const m = await runOurs({ op: "download-project", projectId: bigOurs, dir }, token);
     await Deno.remove(dir, { recursive: true });
@@ -209,16 +201,14 @@ try {
     ], root);
     await Deno.remove(out);
     return m;
+  }, async (run) => {
+    const dir = `${root}/down-big-floor-${run}`;
+    const m = await runFloor(bigOurs, dir, token);
+    await Deno.remove(dir, { recursive: true });
+    return m;
   });
   report(`download 1 x ${BIG_MIB} MiB`, downBigOurs, downBigCurl, { bytes: bigBytes });
-  report(
-    `  the same, plain Deno fetch (floor)`,
-    await runFloor(bigOurs, "big", token),
-    downBigCurl,
-    {
-      bytes: bigBytes,
-    },
-  );
+  report(`  the same, plain Deno fetch (floor)`, downBigFloor, downBigCurl, { bytes: bigBytes });
 
   // No-op re-download of the big file: it is hashed, not downloaded. md5sum reading and hashing
   // the same file is the yardstick for "at disk speed".
@@ -277,18 +267,12 @@ async function runOurs(job: Record<string, unknown>, token: string): Promise<Mea
   return { ms: m.ms, rssMiB: m.rssMiB, detail };
 }
 
-/** Runs the plain Deno download (`fetch_floor.ts`) of a project `RUNS` times. */
-async function runFloor(projectId: string, label: string, token: string): Promise<Measure[]> {
-  const runs: Measure[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const dir = `${root}/down-${label}-floor-${run}`;
-    const input = JSON.stringify({ url: server.url, token, projectId, dir });
-    const m = await timed([Deno.execPath(), "run", "-A", `${repo}bench/fetch_floor.ts`, input]);
-    await Deno.remove(dir, { recursive: true });
-    log(`plain fetch: ${m.ms.toFixed(0)} ms`);
-    runs.push({ ms: m.ms, rssMiB: m.rssMiB });
-  }
-  return runs;
+/** Runs the plain Deno download (`fetch_floor.ts`) of a project into `dir`. */
+async function runFloor(projectId: string, dir: string, token: string): Promise<Measure> {
+  const input = JSON.stringify({ url: server.url, token, projectId, dir });
+  const m = await timed([Deno.execPath(), "run", "-A", `${repo}bench/fetch_floor.ts`, input]);
+  log(`plain fetch: ${m.ms.toFixed(0)} ms`);
+  return { ms: m.ms, rssMiB: m.rssMiB };
 }
 
 async function runCurl(config: string[], dir: string): Promise<Measure> {
