@@ -3,8 +3,8 @@
  * same test server (with `--storage`, in its own process), on this machine.
  *
  * Scenarios: upload and download of 1000 files of 16 KiB; upload and download
- * of one 1 GiB file; no-op re-downloads of both. For the small-file download,
- * a plain Deno fetch-and-write client (`fetch_floor.ts`) shows Deno's floor.
+ * of one 1 GiB file; no-op re-downloads of both. For both downloads, a plain
+ * Deno fetch-and-write client (`fetch_floor.ts`) shows Deno's floor.
  * Each client runs in its own process under `/usr/bin/time -v` so that its
  * peak RSS is measured alone. Wall time is process start to exit, for both.
  *

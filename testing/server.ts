@@ -286,8 +286,12 @@ class TestServerImpl implements TestServer {
     }
     // As nginx does (tcp_nodelay): without it, the tail of a response waits for the client's
     // delayed ACK (up to 40 ms) whenever the relay writes a response in more than one piece.
-    (client as Partial<Deno.TcpConn>).setNoDelay?.(true);
-    (upstream as Deno.TcpConn).setNoDelay(true);
+    try {
+      (client as Partial<Deno.TcpConn>).setNoDelay?.(true);
+      (upstream as Deno.TcpConn).setNoDelay(true);
+    } catch {
+      // The client is already gone; the pipe below ends at once.
+    }
     const key = (upstream.localAddr as Deno.NetAddr).port;
     const pair: ConnPair = { client, upstream, closed: false, active: 0 };
     this.#pairs.set(key, pair);

@@ -418,14 +418,44 @@ Deno.test("file commands", async (t) => {
   });
 
   await t.step("download-files --verify takes auto, etag or size, and nothing else", async () => {
-    for (const how of ["etag", "size", "auto"]) {
-      const target = `${f.dir}/verify-${how}`;
-      const run = await f.run(["download-files", id, target, "--verify", how]);
-      expect([how, run.code]).toEqual([how, 0]);
-      expect(await Deno.readTextFile(`${target}/notes.txt`)).toBe("Hello!");
+    // A listed etag that does not match the bytes: only a check by etag notices.
+    const notes = f.server.state.projects.get(id)!.files.get("notes.txt")!.versions[0];
+    const realEtag = notes.etag;
+    notes.etag = "0".repeat(32);
+    try {
+      const statusOf = async (args: string[], dir: string) => {
+        const { run, data } = await f.json(["download-files", id, dir, ...args]);
+        const result = (data as { name: string; status: string }[])
+          .find((r) => r.name === "notes.txt");
+        return [args.join(" ") || "(default)", run.code, result?.status];
+      };
+      expect(await statusOf(["--verify", "size"], `${f.dir}/verify-size`)).toEqual([
+        "--verify size",
+        0,
+        "SUCCESS",
+      ]);
+      expect(await statusOf(["--verify", "etag"], `${f.dir}/verify-etag`)).toEqual([
+        "--verify etag",
+        ExitCode.PARTIAL,
+        "FAILED",
+      ]);
+      // auto: a small file is checked by etag.
+      expect(await statusOf([], `${f.dir}/verify-auto`)).toEqual([
+        "(default)",
+        ExitCode.PARTIAL,
+        "FAILED",
+      ]);
+      // The one-version path passes the flag on too.
+      const version = ["--filter", "notes.txt", "--version-id", notes.versionId];
+      expect(await statusOf([...version, "--verify", "size"], `${f.dir}/verify-v`)).toEqual([
+        [...version, "--verify", "size"].join(" "),
+        0,
+        "SUCCESS",
+      ]);
+    } finally {
+      notes.etag = realEtag;
     }
     expect(downloadOptions({}).verify).toBe("auto");
-    expect(downloadOptions({ verify: "etag" }).verify).toBe("etag");
     const bad = await f.run(["download-files", id, `${f.dir}/verify-bad`, "--verify", "md5"]);
     expect(bad.code).toBe(ExitCode.USAGE);
     expect(bad.stderr.trim().split("\n")).toEqual([expect.stringContaining("'md5' is invalid")]);

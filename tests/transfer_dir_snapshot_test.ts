@@ -15,7 +15,13 @@ Deno.test("DirSnapshot lists each directory once and rules out only absent names
     await t.step("absent names and missing directories", async () => {
       expect(await snapshot.mayExist(`${dir}/other.gpkg`)).toBe(false);
       expect(await snapshot.mayExist(`${dir}/missing/Data.gpkg`)).toBe(false);
+      expect(await snapshot.mayExist(`${dir}/Data.gpkg/inside`)).toBe(false); // not a directory
       expect(await snapshot.entries(`${dir}/missing`)).toEqual([]);
+    });
+    await t.step("a directory that cannot be read rules nothing out", async () => {
+      const unreadable = `${dir}/${"x".repeat(300)}`; // ENAMETOOLONG
+      expect(await snapshot.mayExist(`${unreadable}/a.txt`)).toBe(true);
+      expect(await snapshot.entries(unreadable)).toEqual([]);
     });
     await t.step("the listing is the one taken first: later files are not seen", async () => {
       await Deno.writeTextFile(`${dir}/later.txt`, "x");

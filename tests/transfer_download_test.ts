@@ -607,6 +607,19 @@ Deno.test("downloads are checked by etag or by size, as the verify option says",
       expect(f.server.requests.at(-1)!.headers.get("if-none-match")).toMatch(/-5"$/);
       expectSameBytes(await Deno.readFile(`${out}/large.tif`), large);
     });
+    await t.step(
+      "a listing that undersells the size fails the file and writes nothing",
+      async () => {
+        const stale = listed.filter((file) => file.name === "large.tif")
+          .map((file) => ({ ...file, size: 100 }));
+        const [result] = await downloadFiles(f.core, f.projectId, stale, `${f.dir}/stale`, once);
+        expect(result).toMatchObject({
+          status: "FAILED",
+          reason: expect.stringMatching(/more than the expected 100 bytes/),
+        });
+        await expect(Deno.stat(`${f.dir}/stale/large.tif`)).rejects.toThrow();
+      },
+    );
     await t.step("an unknown verify option is refused, naming it, before any request", async () => {
       f.server.clearRequests();
       await expect(

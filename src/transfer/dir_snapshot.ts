@@ -11,10 +11,11 @@ import { basename, dirname } from "node:path";
 /**
  * The names in a few directories, each read once, the first time it is asked
  * about. Callers ask before they write into a directory, so a listing shows
- * what was there before the transfer.
+ * what was there before the transfer. A directory that cannot be read (other
+ * than missing) rules nothing out.
  */
 export class DirSnapshot {
-  #listings = new Map<string, Promise<{ names: string[]; keys: Set<string> }>>();
+  #listings = new Map<string, Promise<Listing>>();
   #filtered = new Map<string, Promise<string[]>>();
 
   /** The entries of `dir` (none when it does not exist). */
@@ -39,20 +40,34 @@ export class DirSnapshot {
    * normalizing file system is still found; callers confirm with `stat`.
    */
   async mayExist(path: string): Promise<boolean> {
-    return (await this.#listing(dirname(path))).keys.has(lookupKey(basename(path)));
+    const listing = await this.#listing(dirname(path));
+    return listing.keys === undefined || listing.keys.has(lookupKey(basename(path)));
   }
 
   #listing(dir: string) {
     let listing = this.#listings.get(dir);
     if (!listing) {
-      listing = readdir(dir).catch(() => [] as string[]).then((names) => ({
-        names,
-        keys: new Set(names.map(lookupKey)),
-      }));
+      listing = readdir(dir).then(
+        (names): Listing => ({ names, keys: new Set(names.map(lookupKey)) }),
+        (error): Listing => {
+          // A missing directory holds nothing; any other failure tells nothing.
+          const code = (error as { code?: string }).code;
+          return {
+            names: [],
+            keys: code === "ENOENT" || code === "ENOTDIR" ? new Set() : undefined,
+          };
+        },
+      );
       this.#listings.set(dir, listing);
     }
     return listing;
   }
+}
+
+/** A directory's names, and their lookup keys (none when the directory could not be read). */
+interface Listing {
+  names: string[];
+  keys: Set<string> | undefined;
 }
 
 function lookupKey(name: string): string {

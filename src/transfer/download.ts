@@ -1,8 +1,9 @@
 /**
  * Downloads of project and package files: parallel, streamed to a temporary
- * file beside the target, checked against the listed etag and size, renamed
- * into place only when complete, resumed with `Range` after an interruption,
- * and skipped when the local file is already up to date.
+ * file beside the target, checked against the listed etag or size (the
+ * `verify` option), renamed into place only when complete, resumed with
+ * `Range` after an interruption, and skipped when the local file is already up
+ * to date.
  *
  * @module
  */
@@ -473,8 +474,9 @@ async function attemptDownload(
   const idle = childController(ctx.signal);
   let watch: Watch | undefined;
   let feed: HashFeed | undefined;
+  let response: Response | undefined;
   try {
-    const response = await ctx.core.request({
+    response = await ctx.core.request({
       path: job.path,
       query: job.query,
       headers,
@@ -490,6 +492,8 @@ async function attemptDownload(
       throw new RestartDownload("the server refused to resume the partial file (416)");
     }
     let total: number | undefined;
+    const length = response.headers.get("content-length");
+    const bodyLength = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
     if (response.status === 206) {
       const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(
         response.headers.get("content-range") ?? "",
@@ -502,8 +506,7 @@ async function attemptDownload(
     } else {
       // Without a 206 the server ignored Range: start over with the full body.
       offset = 0;
-      const length = response.headers.get("content-length");
-      total = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+      total = bodyLength;
     }
     const expectedSize = job.size ?? total;
     const serverEtag = parseEtag(response.headers.get("etag"));
@@ -519,7 +522,8 @@ async function attemptDownload(
     ctx.tracker.start(job.name, size, offset);
 
     if (!response.body) throw new BodyInterrupted("the response has no body");
-    const small = expectedSize !== undefined && expectedSize - offset <= WHOLE_BODY_MAX;
+    // In one piece only when the server says the body is small (a stale listing could be wrong).
+    const small = bodyLength !== undefined && bodyLength <= WHOLE_BODY_MAX;
     const reader = small ? wholeBodyReader(response) : response.body.getReader();
     // Opened at the first byte, so that a body that breaks off at once leaves no empty file.
     let file: FileHandle | undefined;
@@ -570,6 +574,8 @@ async function attemptDownload(
     return { notModified: false, size: written };
   } finally {
     watch?.stop();
+    // Releases the response if something failed before its body was touched.
+    if (response && !response.bodyUsed) await response.body?.cancel().catch(() => {});
     idle.dispose();
     await feed?.terminate();
   }
@@ -803,7 +809,7 @@ function assertInside(realRoot: string, realDir: string, dir: string) {
   );
 }
 
-/** Feeds the first `length` bytes (or all) of a file to `feed`, reading beside the hashing. */
+/** Feeds the first `length` bytes (or all) of a file to `feed`. */
 async function hashFileInto(path: string, feed: HashFeed, length = Infinity): Promise<void> {
   const handle = await open(path, "r");
   try {

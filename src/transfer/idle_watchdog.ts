@@ -44,19 +44,19 @@ export class IdleWatchdog {
   /** Starts watching one transfer, as of now. */
   watch(onIdle: () => void): Watch {
     const key = {};
-    const entry = { last: Date.now(), onIdle };
+    const entry = { last: performance.now(), onIdle };
     this.#watched.set(key, entry);
     this.#interval ??= setInterval(() => this.#check(), this.#checkMs);
     return {
       touch: () => {
-        entry.last = Date.now();
+        entry.last = performance.now();
       },
       stop: () => this.#forget(key),
     };
   }
 
   #check() {
-    const now = Date.now();
+    const now = performance.now();
     for (const [key, entry] of this.#watched) {
       if (now - entry.last < this.#limitMs) continue;
       this.#forget(key);

@@ -103,7 +103,8 @@ export interface UploadFileOptions {
  * - `"etag"`: every file by its etag.
  * - `"size"`: every file by its size alone.
  *
- * A resumed download is always checked by its etag, and so is a file whose size is not known.
+ * A resumed download is always checked by its etag, and so is a file whose size is not known,
+ * whenever an etag is known (listed, given, or sent by the server).
  */
 export type DownloadVerification = "auto" | "etag" | "size";
 

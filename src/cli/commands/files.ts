@@ -42,7 +42,7 @@ export function verifyOption(): Option<"--verify <how>", undefined, undefined, s
     "How each complete download is checked before it replaces the local file: etag hashes " +
       "every file, size checks the size only, auto checks files under 32 MiB by etag and " +
       "larger ones by size (a later run hashes them before skipping them). Resumed downloads " +
-      "are always hashed.",
+      "are always checked by etag.",
   ).choices(["auto", "etag", "size"]).default("auto");
 }
 
