@@ -8,6 +8,7 @@ export { backoffMs, type RetryPolicy } from "../http.ts";
 import { FileTransferStatus, type RemoteFile } from "../types.ts";
 import type { TransferResult } from "./types.ts";
 import { fnmatchAny } from "./fnmatch.ts";
+import type { ProgressTracker } from "./progress.ts";
 
 /** Normalizes a `filter` option to a list of globs (empty: everything). */
 export function filterGlobs(filter: string | readonly string[] | undefined): string[] {
@@ -29,6 +30,31 @@ export async function listProjectFiles(
 ): Promise<RemoteFile[]> {
   const files = await core.list<RemoteFile>({ path: ["files", projectId], signal }, undefined, 0);
   return files.map((file) => ({ ...file, etag: file.md5sum }));
+}
+
+/**
+ * Starts the progress report of a multi-file transfer: the totals of the files still to move,
+ * and an end event for each file already settled (skipped or refused). In a dry run, each file
+ * still to move gets `dryRunReason` and its end event too. Returns whether it was a dry run,
+ * after which there is nothing left to do.
+ */
+export function startReport(
+  tracker: ProgressTracker,
+  results: TransferResult[],
+  todo: readonly { index: number }[],
+  todoBytes: number,
+  dryRun: { enabled?: boolean; reason: string },
+): boolean {
+  tracker.plan(results.length, todoBytes);
+  for (const result of results) {
+    if (result.status !== FileTransferStatus.PENDING) tracker.end(result);
+  }
+  if (!dryRun.enabled) return false;
+  for (const { index } of todo) {
+    results[index] = { ...results[index], reason: dryRun.reason };
+    tracker.end(results[index]);
+  }
+  return true;
 }
 
 /** Fills in the defaults of a transfer's `retry` option (those of the request core). */

@@ -5,7 +5,7 @@
  */
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus } from "../types.ts";
-import { childController, failedResult, listProjectFiles } from "./common.ts";
+import { childController, failedResult, listProjectFiles, startReport } from "./common.ts";
 import { fnmatch } from "./fnmatch.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker } from "./progress.ts";
@@ -50,14 +50,10 @@ export async function deleteFiles(
     status: FileTransferStatus.PENDING,
     size: file.size,
   }));
-  tracker.plan(results.length, results.reduce((sum, r) => sum + r.size, 0));
-  if (options.dryRun) {
-    results.forEach((result, index) => {
-      results[index] = { ...result, reason: "Would be deleted (dry run)" };
-      tracker.end(results[index]);
-    });
-    return results;
-  }
+  const all = results.map((_, index) => ({ index }));
+  const bytes = results.reduce((sum, r) => sum + r.size, 0);
+  const dryRun = { enabled: options.dryRun, reason: "Would be deleted (dry run)" };
+  if (startReport(tracker, results, all, bytes, dryRun)) return results;
   const stop = childController(options.signal);
   try {
     await runPool(results, options.concurrency ?? DEFAULT_CONCURRENCY, async (result, index) => {

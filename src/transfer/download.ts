@@ -23,6 +23,7 @@ import {
   reasonOf,
   type RetryPolicy,
   retryPolicy,
+  startReport,
 } from "./common.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { EtagHasher } from "./etag.ts";
@@ -248,17 +249,9 @@ export async function downloadFiles(
     }
   }, options.signal);
   const todo = jobs.filter(({ index }) => results[index].status === FileTransferStatus.PENDING);
-  tracker.plan(results.length, todo.reduce((sum, { job }) => sum + (job.size ?? 0), 0));
-  for (const result of results) {
-    if (result.status !== FileTransferStatus.PENDING) tracker.end(result);
-  }
-  if (options.dryRun) {
-    for (const { index } of todo) {
-      results[index] = { ...results[index], reason: "Would be downloaded (dry run)" };
-      tracker.end(results[index]);
-    }
-    return results;
-  }
+  const todoBytes = todo.reduce((sum, { job }) => sum + (job.size ?? 0), 0);
+  const dryRun = { enabled: options.dryRun, reason: "Would be downloaded (dry run)" };
+  if (startReport(tracker, results, todo, todoBytes, dryRun)) return results;
 
   const stop = childController(options.signal);
   const ctx: DownloadContext = {

@@ -18,6 +18,7 @@ import {
   listProjectFiles,
   passesFilter,
   reasonOf,
+  startReport,
 } from "./common.ts";
 import { etagOfFile } from "./file_etag.ts";
 import { multipartFileBody, multipartFileBytes } from "./multipart.ts";
@@ -120,17 +121,9 @@ export async function uploadFiles(
   const todo = results
     .map((result, index) => ({ result, index }))
     .filter(({ result }) => result.status === FileTransferStatus.PENDING);
-  tracker.plan(results.length, todo.reduce((sum, { result }) => sum + result.size, 0));
-  for (const result of results) {
-    if (result.status !== FileTransferStatus.PENDING) tracker.end(result);
-  }
-  if (options.dryRun) {
-    for (const { index } of todo) {
-      results[index] = { ...results[index], reason: "Would be uploaded (dry run)" };
-      tracker.end(results[index]);
-    }
-    return results;
-  }
+  const todoBytes = todo.reduce((sum, { result }) => sum + result.size, 0);
+  const dryRun = { enabled: options.dryRun, reason: "Would be uploaded (dry run)" };
+  if (startReport(tracker, results, todo, todoBytes, dryRun)) return results;
 
   const stop = childController(options.signal);
   const signal = stop.controller.signal;
