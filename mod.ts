@@ -40,8 +40,36 @@ export {
   QfcJobFailedException,
   QfcRequestException,
   type QfcRequestExceptionInit,
+  QfcSsoException,
   QfcTimeoutException,
 } from "./src/errors.ts";
+// --- authentication: tokens, sessions and single sign-on ---
+export {
+  type Authenticator,
+  parseSetCookies,
+  SessionAuth,
+  type SessionAuthOptions,
+  type SessionCookies,
+  type SetCookie,
+  TokenAuth,
+} from "./src/auth.ts";
+export {
+  completeSsoAuthorization,
+  isOAuth2Provider,
+  listAuthProviders,
+  type OAuth2Provider,
+  pkceChallenge,
+  renewSsoSession,
+  type SsoAuthorization,
+  type SsoLogin,
+  ssoRedirectUri,
+  type SsoSession,
+  type SsoTokens,
+  type SsoUser,
+  startSsoAuthorization,
+  useSsoSession,
+  type UseSsoSessionOptions,
+} from "./src/sso.ts";
 export {
   AUTO_PAGE_SIZE,
   type FetchLike,

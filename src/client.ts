@@ -235,7 +235,7 @@ export class Client {
       method: "POST",
       path: ["auth", "logout"],
     });
-    this.core.token = undefined;
+    this.core.auth = undefined;
     return answer;
   }
 

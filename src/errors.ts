@@ -150,3 +150,17 @@ function summarizeFeedback(feedback: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A single sign-on step failed: the identity provider refused a code or a refresh
+ * token, the redirect did not match the authorization, or the server offers no
+ * such provider. Logging in again (in the browser) is the way out.
+ *
+ * @example
+ * ```ts
+ * import { QfcSsoException } from "@qfieldcloud/sdk";
+ * const error = new QfcSsoException('The identity provider answered "invalid_grant"');
+ * console.log(error.name); // "QfcSsoException"
+ * ```
+ */
+export class QfcSsoException extends QfcException {}

@@ -10,6 +10,7 @@ import { QfcException, QfcRequestException } from "./errors.ts";
 import { DEFAULT_PAGINATION_LIMIT, type Pagination } from "./pagination.ts";
 import { VERSION } from "./version.ts";
 import { delay } from "./delay.ts";
+import { type Authenticator, TokenAuth } from "./auth.ts";
 
 /** A `fetch`-compatible function; inject one to add TLS options, logging or a test double. */
 export type FetchLike = (input: Request | URL | string, init?: RequestInit) => Promise<Response>;
@@ -54,6 +55,8 @@ export interface RequestCoreOptions {
   url: string;
   /** API token sent as `Authorization: Token <token>`. */
   token?: string;
+  /** Another way to authenticate, such as a `SessionAuth` after a single sign-on; wins over `token`. */
+  auth?: Authenticator;
   /** The `fetch` to use; the global one by default. */
   fetch?: FetchLike;
   /** Appended to the `sdk|ts|<version>` User-Agent, e.g. `my-tool/1.2`. */
@@ -85,7 +88,7 @@ export interface RequestOptions {
   body?: () => BodyInit | Promise<BodyInit>;
   /** Extra request headers. */
   headers?: Record<string, string>;
-  /** Sends the token (when there is one). Default true. */
+  /** Sends the credentials (when there are any). Default true. */
   auth?: boolean;
   /**
    * Whether to retry (by default only GET, HEAD, PUT and DELETE are), or a retry policy for
@@ -119,9 +122,10 @@ export const AUTO_PAGE_SIZE = 100;
 export class RequestCore {
   /** Base URL, always ending in `/`. */
   readonly baseUrl: string;
-  /** The token sent with requests; `undefined` for anonymous calls. */
-  token: string | undefined;
-  #fetch: FetchLike;
+  /** How requests authenticate; `undefined` for anonymous calls. */
+  auth: Authenticator | undefined;
+  /** The `fetch` every request goes through (single sign-on uses it to reach the identity provider). */
+  readonly fetch: FetchLike;
   #userAgent: string;
   #timeoutMs: number;
   #retry: RetryPolicy;
@@ -130,12 +134,22 @@ export class RequestCore {
   /** Creates a core; an unusable URL is a {@linkcode QfcException} that names it. */
   constructor(options: RequestCoreOptions) {
     this.baseUrl = normalizeBaseUrl(options.url);
-    this.token = options.token || undefined;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.auth = options.auth ?? (options.token ? new TokenAuth(options.token) : undefined);
+    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#userAgent = `sdk|ts|${VERSION}` + (options.userAgent ? ` ${options.userAgent}` : "");
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#retry = resolveRetryPolicy(options.retry);
     this.#signal = options.signal;
+  }
+
+  /** The token sent with requests, when a token authenticates them. */
+  get token(): string | undefined {
+    return this.auth instanceof TokenAuth ? this.auth.token : undefined;
+  }
+
+  /** Authenticates later requests with this token (or with nothing). */
+  set token(token: string | undefined) {
+    this.auth = token ? new TokenAuth(token) : undefined;
   }
 
   /** Builds the URL of a path below the base URL, each piece percent-encoded, with the trailing slash. */
@@ -152,7 +166,8 @@ export class RequestCore {
   /**
    * Sends a request and returns the response, whose body the caller must read or cancel.
    * A status of 300 or more (not in `acceptStatuses`) becomes a {@linkcode QfcRequestException};
-   * idempotent requests are retried on network errors, 429, 500, 502, 503 and 504.
+   * idempotent requests are retried on network errors, 429, 500, 502, 503 and 504. A 401 lets
+   * the authenticator renew its credentials once (an expired session), then the request is resent.
    */
   async request(options: RequestOptions): Promise<Response> {
     const method = options.method ?? "GET";
@@ -162,10 +177,13 @@ export class RequestCore {
       : this.#retry;
     const retries = options.retry === undefined ? IDEMPOTENT.has(method) : options.retry !== false;
     const attempts = retries ? policy.attempts : 1;
+    const auth = options.auth ?? true ? this.auth : undefined;
+    let renewed = false;
     for (let attempt = 1;; attempt++) {
       let response: Response;
+      const sent = new Headers();
       try {
-        response = await this.#send(method, url, options);
+        response = await this.#send(method, url, options, auth, sent);
       } catch (error) {
         this.#throwIfAborted(options.signal);
         if (attempt < attempts) {
@@ -176,6 +194,13 @@ export class RequestCore {
       }
       if (response.status < 300 || options.acceptStatuses?.includes(response.status)) {
         return response;
+      }
+      if (response.status === 401 && auth?.renew && !renewed) {
+        renewed = true;
+        const refused = await errorFromResponse(method, url, response);
+        if (!(await auth.renew(sent))) throw refused;
+        attempt--; // a renewal is not a retry
+        continue;
       }
       if (attempt < attempts && RETRY_STATUSES.has(response.status)) {
         const wait = retryAfterMs(response.headers.get("retry-after")) ??
@@ -253,11 +278,18 @@ export class RequestCore {
     }
   }
 
-  async #send(method: HttpMethod, url: URL, options: RequestOptions): Promise<Response> {
+  async #send(
+    method: HttpMethod,
+    url: URL,
+    options: RequestOptions,
+    auth: Authenticator | undefined,
+    sent: Headers,
+  ): Promise<Response> {
     const headers = new Headers(options.headers);
     headers.set("User-Agent", this.#userAgent);
     if (!headers.has("Accept")) headers.set("Accept", "application/json");
-    if ((options.auth ?? true) && this.token) headers.set("Authorization", `Token ${this.token}`);
+    auth?.apply(headers, method, url);
+    for (const [name, value] of headers) sent.set(name, value);
     let body: BodyInit | undefined;
     if (options.form) {
       const form = new URLSearchParams();
@@ -282,7 +314,7 @@ export class RequestCore {
       : undefined;
     const signals = [timeout.signal, options.signal, this.#signal].filter((s) => s !== undefined);
     try {
-      return await this.#fetch(url, {
+      const response = await this.fetch(url, {
         method,
         headers,
         body,
@@ -292,6 +324,8 @@ export class RequestCore {
         // Needed by fetch for streamed request bodies.
         ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
       } as RequestInit);
+      auth?.observe?.(response);
+      return response;
     } finally {
       clearTimeout(timer);
     }
