@@ -38,8 +38,12 @@ export {
   type TestProjectInit,
   type TestServer,
   type TestServerOptions,
+  type TestSso,
+  type TestSsoOptions,
   type TestUserInit,
 } from "./server.ts";
+export { FakeOidcProvider, type FakeOidcProviderOptions } from "./sso_provider.ts";
+export { type SessionResult, SsoMiddleware } from "./sso_middleware.ts";
 export {
   type AuthToken,
   type ClientType,

@@ -532,6 +532,17 @@ export interface RouterOptions {
   quiet?: boolean;
 }
 
+/**
+ * Session authentication in front of the routes (the single sign-on mode's
+ * `SsoMiddleware`): runs before token authentication, as Django middleware does.
+ */
+export interface SessionLayer {
+  /** Finds the request's session user or logs one in; `response` replaces the whole answer. */
+  process(request: Request): Promise<{ user?: User; setCookies: string[]; response?: Response }>;
+  /** Throws `403 permission_denied` when an unsafe request lacks a matching CSRF token. */
+  enforceCsrf(request: Request, url: URL): void;
+}
+
 /** The API prefix every route lives under. */
 export const API_PREFIX = "/api/v1/";
 
@@ -551,6 +562,8 @@ export const API_PREFIX = "/api/v1/";
 export class Router {
   /** The state handed to handlers. */
   readonly state: ServerState;
+  /** Session authentication, when single sign-on is on. */
+  sessions?: SessionLayer;
   #routes: RouteEntry[] = [];
   #quiet: boolean;
 
@@ -650,9 +663,16 @@ export class Router {
       entry.handlers.has(m) || (m === "HEAD" && entry.handlers.has("GET")) || m === "OPTIONS"
     ).join(", ");
     let response: Response;
+    const session = await this.sessions?.process(request);
+    if (session?.response) return session.response;
     try {
       const token = this.authenticate(request);
-      const user = token?.user;
+      let user = token?.user;
+      // DRF's SessionAuthentication comes after the token and checks CSRF.
+      if (!user && session?.user) {
+        this.sessions!.enforceCsrf(request, url);
+        user = session.user;
+      }
       const allowAnonymous = route
         ? route.options.allowAnonymous
         : [...entry.handlers.values()].every((h) => h.options.allowAnonymous);
@@ -681,6 +701,7 @@ export class Router {
     if (response.headers.get("content-type") === "application/json") {
       response.headers.set("allow", allow);
     }
+    for (const cookie of session?.setCookies ?? []) response.headers.append("set-cookie", cookie);
     if (stripBody) {
       await response.body?.cancel();
       return new Response(null, { status: response.status, headers: response.headers });

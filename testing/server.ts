@@ -19,6 +19,8 @@ import {
 } from "./state.ts";
 import { BlobStorage } from "./storage.ts";
 import { failNextJob, JobRunner } from "./jobs.ts";
+import { FakeOidcProvider, OIDC_PREFIX } from "./sso_provider.ts";
+import { SsoMiddleware } from "./sso_middleware.ts";
 
 /** Options of {@linkcode startTestServer}. */
 export interface TestServerOptions {
@@ -44,6 +46,31 @@ export interface TestServerOptions {
   tls?: { cert: string; key: string };
   /** Do not log unexpected handler errors. */
   quiet?: boolean;
+  /** Single sign-on mode: a fake OpenID Connect provider at `/oidc/` and session logins. */
+  sso?: TestSsoOptions;
+}
+
+/** Options of the single sign-on mode (see {@linkcode TestServerOptions.sso}). */
+export interface TestSsoOptions {
+  /** The user the provider signs in; created without a password if missing. */
+  username: string;
+  /**
+   * The loopback port the provider entry names and the provider allows in its redirect URI.
+   * Real servers always say 7070; give each test its own so that tests run side by side.
+   */
+  redirectPort?: number;
+  /** Provider id (`X-QFC-IDP-ID`). Default `test-idp`. */
+  providerId?: string;
+  /** Require PKCE. Default true. */
+  pkce?: boolean;
+}
+
+/** The single sign-on parts of a running test server. */
+export interface TestSso {
+  /** The fake identity provider. */
+  readonly provider: FakeOidcProvider;
+  /** The sessions and the hand-over. */
+  readonly middleware: SsoMiddleware;
 }
 
 /** A person to create on the test server. */
@@ -141,6 +168,8 @@ export interface TestServer extends AsyncDisposable {
   clearRequests(): void;
   /** Makes the next `times` (default 1) matching requests fail. */
   injectFault(fault: FaultSpec): void;
+  /** The single sign-on mode's provider and sessions, when it is on. */
+  readonly sso: TestSso | undefined;
 }
 
 interface ActiveFault {
@@ -210,6 +239,7 @@ class TestServerImpl implements TestServer {
   #runner: JobRunner;
   #tls: boolean;
   #closed = false;
+  sso: TestSso | undefined;
 
   constructor(options: TestServerOptions) {
     this.state = new ServerState({
@@ -227,6 +257,16 @@ class TestServerImpl implements TestServer {
 
   get url(): string {
     return this.#url;
+  }
+
+  async enableSso(options: TestSsoOptions, quiet: boolean): Promise<void> {
+    const provider = await FakeOidcProvider.create(options);
+    if (!this.state.findUser(options.username)) {
+      this.state.addUser({ username: options.username, password: "" });
+    }
+    const middleware = new SsoMiddleware(this.state, provider, { quiet });
+    this.router.sessions = middleware;
+    this.sso = { provider, middleware };
   }
 
   async start(options: TestServerOptions): Promise<void> {
@@ -256,6 +296,10 @@ class TestServerImpl implements TestServer {
       ? `[${hostname}]`
       : hostname;
     this.#url = `${this.#tls ? "https" : "http"}://${host}:${addr.port}/api/v1/`;
+    if (this.sso) {
+      this.sso.provider.setOrigin(new URL(this.#url).origin);
+      this.state.ssoProviders.push(this.sso.provider.providerEntry());
+    }
     this.#acceptTask = this.#accept();
     this.#runner.start();
   }
@@ -423,6 +467,9 @@ class TestServerImpl implements TestServer {
       if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
       const response = new Response(body ?? null, { status: fault.status, headers });
       return response;
+    }
+    if (this.sso && url.pathname.startsWith(OIDC_PREFIX)) {
+      return await this.sso.provider.handle(request, url);
     }
     const response = await this.router.handle(request, {
       remoteAddr: this.#clientAddress(info),
@@ -625,6 +672,7 @@ export async function startTestServer(
   const server = new TestServerImpl(options);
   for (const u of options.users ?? []) server.addUser(u);
   for (const o of options.organizations ?? []) server.addOrganization(o);
+  if (options.sso) await server.enableSso(options.sso, options.quiet ?? false);
   await server.start(options);
   return server;
 }

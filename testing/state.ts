@@ -742,6 +742,8 @@ export class ServerState {
   readonly jobSeconds: number;
   /** Login failures by lower-cased username (django-axes). */
   readonly loginFailures: Map<string, LoginFailures> = new Map();
+  /** Single sign-on providers listed after the credentials one (`server/info/`, `auth/providers/`). */
+  readonly ssoProviders: Record<string, unknown>[] = [];
   #nextPk = 1;
   #lastNow = 0;
 

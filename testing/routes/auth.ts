@@ -102,7 +102,7 @@ export function register(router: Router, _state: ServerState): void {
   router.add(
     "GET",
     "auth/providers/",
-    (ctx) => ctx.json([CREDENTIALS_PROVIDER]),
+    (ctx) => ctx.json([CREDENTIALS_PROVIDER, ...ctx.state.ssoProviders]),
     { allowAnonymous: true },
   );
 }

@@ -39,7 +39,7 @@ export function register(router: Router, _state: ServerState): void {
         logo_main: null,
         favicon: null,
       },
-      auth_providers: [CREDENTIALS_PROVIDER],
+      auth_providers: [CREDENTIALS_PROVIDER, ...ctx.state.ssoProviders],
       signup_url: null,
     }), { allowAnonymous: true });
 }
