@@ -24,7 +24,7 @@ import { CommanderError } from "@commander-js/extra-typings";
 import { CliContext } from "./src/cli/context.ts";
 import { describeError, formatErrorLine } from "./src/cli/errors.ts";
 import { ExitCode } from "./src/cli/exit_codes.ts";
-import { type CliIo, denoIo } from "./src/cli/io.ts";
+import { type CliIo, completeIo } from "./src/cli/io.ts";
 import { Output } from "./src/cli/output.ts";
 import { createProgram } from "./src/cli/program.ts";
 
@@ -51,7 +51,7 @@ function wantsJson(args: readonly string[]): boolean {
  * ```
  */
 export async function main(args: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
-  const fullIo: CliIo = { ...denoIo(), ...io };
+  const fullIo: CliIo = completeIo(io);
   const ctx = new CliContext(fullIo);
   let parseError: string | undefined;
   const program = createProgram(ctx, { onParseError: (message) => parseError = message });

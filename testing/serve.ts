@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { startTestServer, type TestServerOptions } from "./server.ts";
 
 /** What {@linkcode parseServeArgs} returns. */
@@ -31,6 +32,9 @@ Options:
   --storage DIR         keep file contents in DIR instead of memory
   --keep-versions N     file versions kept per file (default 10)
   --quota BYTES         storage quota per owner (default unlimited)
+  --sso-user NAME       single sign-on mode: a fake OpenID Connect provider at /oidc/
+                        that signs NAME in (created without a password if missing)
+  --sso-port N          loopback port of the provider's redirect (default 7070)
   -h, --help            show this help
 `;
 
@@ -74,58 +78,64 @@ function pairValue(flag: string, value: string, what: string): [string, string] 
  * ```
  */
 export function parseServeArgs(args: readonly string[]): ServeCommand {
-  const options: TestServerOptions = { port: 0, users: [], organizations: [] };
   const rest = args[0] === "--" ? args.slice(1) : [...args];
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (arg === "-h" || arg === "--help") return { kind: "help" };
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const takeValue = (): string => {
-      if (eq !== -1) return arg.slice(eq + 1);
-      const value = rest[++i];
-      if (value === undefined) throw new ServeArgsError(`Option ${flag} needs a value`);
-      return value;
-    };
-    switch (flag) {
-      case "--port": {
-        const port = nonNegativeNumber(flag, takeValue(), true);
-        if (port > 65535) throw new ServeArgsError(`Invalid value "${port}" for --port`);
-        options.port = port;
-        break;
-      }
-      case "--user": {
-        const [username, password] = pairValue(flag, takeValue(), "NAME:PASSWORD");
-        options.users!.push({ username, password });
-        break;
-      }
-      case "--org": {
-        const [name, owner] = pairValue(flag, takeValue(), "NAME:OWNER");
-        options.organizations!.push({ name, owner });
-        break;
-      }
-      case "--job-seconds":
-        options.jobSeconds = nonNegativeNumber(flag, takeValue(), false);
-        break;
-      case "--storage": {
-        const dir = takeValue();
-        if (dir === "") throw new ServeArgsError("Option --storage needs a directory");
-        options.storageDir = dir;
-        break;
-      }
-      case "--keep-versions": {
-        const n = nonNegativeNumber(flag, takeValue(), true);
-        if (n < 1) throw new ServeArgsError(`Invalid value "${n}" for --keep-versions`);
-        options.keepVersions = n;
-        break;
-      }
-      case "--quota":
-        options.storageQuotaBytes = nonNegativeNumber(flag, takeValue(), true);
-        break;
-      default:
-        throw new ServeArgsError(
-          arg.startsWith("-") ? `Unknown option "${flag}"` : `Unexpected argument "${arg}"`,
-        );
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "help": { type: "boolean", short: "h" },
+        "port": { type: "string" },
+        "user": { type: "string", multiple: true },
+        "org": { type: "string", multiple: true },
+        "job-seconds": { type: "string" },
+        "storage": { type: "string" },
+        "keep-versions": { type: "string" },
+        "quota": { type: "string" },
+        "sso-user": { type: "string" },
+        "sso-port": { type: "string" },
+      },
+    }).values;
+  } catch (error) {
+    throw new ServeArgsError(describeParseError(error as Error & { code?: string }));
+  }
+  if (values.help) return { kind: "help" };
+  const options: TestServerOptions = { port: 0, users: [], organizations: [] };
+  const text = (name: string) => values[name] as string | undefined;
+  if (text("port") !== undefined) options.port = portValue("--port", text("port")!);
+  for (const value of (values.user as string[] | undefined) ?? []) {
+    const [username, password] = pairValue("--user", value, "NAME:PASSWORD");
+    options.users!.push({ username, password });
+  }
+  for (const value of (values.org as string[] | undefined) ?? []) {
+    const [name, owner] = pairValue("--org", value, "NAME:OWNER");
+    options.organizations!.push({ name, owner });
+  }
+  if (text("job-seconds") !== undefined) {
+    options.jobSeconds = nonNegativeNumber("--job-seconds", text("job-seconds")!, false);
+  }
+  if (text("storage") !== undefined) {
+    if (text("storage") === "") throw new ServeArgsError("Option --storage needs a directory");
+    options.storageDir = text("storage");
+  }
+  if (text("keep-versions") !== undefined) {
+    const n = nonNegativeNumber("--keep-versions", text("keep-versions")!, true);
+    if (n < 1) throw new ServeArgsError(`Invalid value "${n}" for --keep-versions`);
+    options.keepVersions = n;
+  }
+  if (text("quota") !== undefined) {
+    options.storageQuotaBytes = nonNegativeNumber("--quota", text("quota")!, true);
+  }
+  if (text("sso-port") !== undefined && text("sso-user") === undefined) {
+    throw new ServeArgsError("Option --sso-port goes with --sso-user");
+  }
+  if (text("sso-user") !== undefined) {
+    if (text("sso-user") === "") throw new ServeArgsError("Option --sso-user needs a name");
+    options.sso = { username: text("sso-user")! };
+    if (text("sso-port") !== undefined) {
+      options.sso.redirectPort = portValue("--sso-port", text("sso-port")!);
     }
   }
   const usernames = new Set(options.users!.map((u) => u.username));
@@ -135,6 +145,27 @@ export function parseServeArgs(args: readonly string[]): ServeCommand {
     }
   }
   return { kind: "run", options };
+}
+
+function portValue(flag: string, value: string): number {
+  const port = nonNegativeNumber(flag, value, true);
+  if (port > 65535) throw new ServeArgsError(`Invalid value "${port}" for ${flag}`);
+  return port;
+}
+
+/** One line for an error of `parseArgs`, without any value (a value may hold a password). */
+function describeParseError(error: Error & { code?: string }): string {
+  const name = /'(-[^' ]+)/.exec(error.message)?.[1];
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `Unknown option "${name}"`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `Unexpected argument "${/'([^']*)'/.exec(error.message)?.[1] ?? ""}"`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return `Option ${name} needs a value`;
+    default:
+      return error.message;
+  }
 }
 
 /** Runs the command; resolves with the exit code once the server stopped. */
@@ -164,6 +195,12 @@ async function main(args: string[]): Promise<number> {
   for (const u of command.options.users ?? []) console.log(`user ${u.username}`);
   for (const o of command.options.organizations ?? []) {
     console.log(`organization ${o.name} (owner ${o.owner})`);
+  }
+  if (server.sso) {
+    console.log(
+      `single sign-on: provider "${server.sso.provider.id}" signs in ${server.sso.provider.username}` +
+        ` (qfieldcloud-cli login --sso)`,
+    );
   }
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];

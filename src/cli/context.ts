@@ -7,15 +7,24 @@
  *    prompt when the username was given on the command line): logs in first, as
  *    the Python CLI does, even when a token is set;
  * 2. `-t/--token` or `QFIELDCLOUD_TOKEN`;
- * 3. the token `login` saved in the credentials file for this URL.
+ * 3. the login saved in the credentials file for this URL: a token, or a
+ *    single sign-on session, renewed silently when it has expired.
  *
  * @module
  */
 
-import { Client, type FetchLike, VERSION } from "../../mod.ts";
-import type { ExitCode } from "./exit_codes.ts";
-import { CredentialStore } from "./credentials.ts";
-import { CliUsageError } from "./errors.ts";
+import {
+  Client,
+  type FetchLike,
+  QfcSsoException,
+  renewSsoSession,
+  SessionAuth,
+  type SsoSession,
+  VERSION,
+} from "../../mod.ts";
+import { ExitCode } from "./exit_codes.ts";
+import { CredentialStore, type StoredCredential } from "./credentials.ts";
+import { CliError, CliUsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { Output } from "./output.ts";
 import { resolvePassword } from "./prompt.ts";
@@ -28,6 +37,8 @@ export const DEFAULT_URL = "https://app.qfield.cloud/api/v1/";
 export interface GlobalOptions {
   /** API URL. */
   url: string;
+  /** Where the URL came from: -U/--url, QFIELDCLOUD_URL, the last login, or the built-in default. */
+  urlSource: "option" | "environment" | "saved" | "default";
   /** Username or email for an implicit login. */
   username?: string;
   /** True when the username came from the command line (not the environment). */
@@ -49,6 +60,9 @@ export interface GlobalOptions {
   /** Seconds allowed to wait for the server's answer (0 or less: no timeout). */
   readTimeout: number;
 }
+
+/** Where the credentials of a run came from (see {@linkcode CliContext.authSource}). */
+export type AuthSource = "login" | "token" | "saved-token" | "sso";
 
 /** How {@linkcode CliContext.client} should authenticate. */
 export interface ClientRequirements {
@@ -98,6 +112,10 @@ export class CliContext {
   #client?: Client;
   #closers: (() => void)[] = [];
   #store?: CredentialStore;
+  /** Where the client's credentials came from, once {@linkcode CliContext.client} chose. */
+  authSource?: AuthSource;
+  /** The saved login the client uses, if it uses one. */
+  stored?: StoredCredential;
 
   /** Creates the context for the streams and environment. */
   constructor(io: CliIo) {
@@ -195,7 +213,7 @@ export class CliContext {
       });
     }
     const client = this.#client;
-    if (auth === false || client.token) return client;
+    if (auth === false || client.core.auth) return client;
     const globals = this.globals;
     // A username with a password logs in even when a token is set, as the Python CLI does.
     if (auth === true && globals.username && (globals.password || globals.usernameFromArgs)) {
@@ -206,18 +224,59 @@ export class CliContext {
       this.out.addSecret(password);
       const answer = await client.login(globals.username, password);
       this.out.addSecret(answer.token);
+      this.authSource = "login";
       return client;
     }
     if (globals.token) {
       client.token = globals.token;
+      this.authSource = "token";
       return client;
     }
     const stored = await this.credentials.get(globals.url);
-    if (stored) {
+    if (stored?.sso) {
+      this.#useSession(client, stored.sso);
+      this.authSource = "sso";
+      this.stored = stored;
+    } else if (stored?.token) {
       this.out.addSecret(stored.token);
       client.token = stored.token;
+      this.authSource = "saved-token";
+      this.stored = stored;
     }
     return client;
+  }
+
+  /** Masks a session's secrets in everything printed. */
+  addSessionSecrets(session: SsoSession): void {
+    for (const value of Object.values(session.cookies)) this.out.addSecret(value);
+    this.out.addSecret(session.refreshToken);
+  }
+
+  /**
+   * Authenticates with a saved single sign-on session, renewed through the refresh
+   * token when the server no longer accepts it, and saved again after each renewal.
+   */
+  #useSession(client: Client, session: SsoSession): void {
+    let current = session;
+    this.addSessionSecrets(current);
+    client.core.auth = new SessionAuth(current.cookies, {
+      renew: async () => {
+        try {
+          current = await renewSsoSession(client, current);
+        } catch (error) {
+          if (!(error instanceof QfcSsoException)) throw error;
+          throw new CliError(
+            `The single sign-on session for ${client.url} has expired and could not be renewed: ` +
+              'run "qfieldcloud-cli login --sso" again',
+            ExitCode.AUTH,
+            { cause: error },
+          );
+        }
+        this.addSessionSecrets(current);
+        await this.credentials.updateSession(client.url, current);
+        return current.cookies;
+      },
+    });
   }
 
   /** Releases TLS clients and connections. */

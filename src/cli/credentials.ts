@@ -1,7 +1,9 @@
 /**
- * The per-user credentials file: tokens saved by `login`, one per server URL,
- * read by later commands when no token is given. The file is written with
- * mode 0600 (owner only) under the platform's configuration directory:
+ * The per-user credentials file: the login saved by `login` (a token, or a
+ * single sign-on session), one per server URL, read by later commands when no
+ * token is given, and the URL of the last login, which is the default server
+ * (as `gh` remembers its host). The file is written with mode 0600 (owner
+ * only) under the platform's configuration directory:
  *
  * | platform | directory |
  * | --- | --- |
@@ -16,6 +18,7 @@
  */
 
 import { dirname, join } from "node:path";
+import type { SsoSession } from "../../mod.ts";
 
 /** What {@linkcode configDir} needs to know about the environment. */
 export interface ConfigEnv {
@@ -48,15 +51,17 @@ export function configDir(config: ConfigEnv): string {
   return join(config.env("XDG_CONFIG_HOME") ?? join(home, ".config"), "qfieldcloud");
 }
 
-/** A token saved by `login`. */
+/** A login saved by `login`: a token, or a single sign-on session. */
 export interface StoredCredential {
-  /** The API URL the token belongs to. */
+  /** The API URL the login belongs to. */
   url: string;
-  /** The token. */
-  token: string;
+  /** The token, for a login with a password. */
+  token?: string;
+  /** The session cookies, refresh token and provider, for a single sign-on. */
+  sso?: SsoSession;
   /** Who logged in. */
   username: string;
-  /** When the server expires the token (ISO 8601), if it said. */
+  /** When the server expires the token or the session (ISO 8601), if it said. */
   expires_at: string | null;
   /** When the token was saved (ISO 8601). */
   saved_at: string;
@@ -64,6 +69,8 @@ export interface StoredCredential {
 
 interface CredentialsFile {
   version: 1;
+  /** The URL of the last login: the server of commands without -U or QFIELDCLOUD_URL. */
+  default_url?: string;
   servers: Record<string, StoredCredential>;
 }
 
@@ -128,7 +135,8 @@ export class CredentialStore {
     try {
       const data = JSON.parse(text) as Partial<CredentialsFile>;
       if (data && typeof data.servers === "object" && data.servers !== null) {
-        return { version: 1, servers: data.servers };
+        const defaultUrl = typeof data.default_url === "string" ? data.default_url : undefined;
+        return { version: 1, default_url: defaultUrl, servers: data.servers };
       }
     } catch {
       // A damaged file is replaced on the next login rather than blocking every command.
@@ -152,15 +160,29 @@ export class CredentialStore {
     }
   }
 
-  /** The saved token for the URL, unless absent or expired. */
+  /**
+   * The saved login for the URL: a single sign-on session (renewed when it expires),
+   * or a token unless it has expired.
+   */
   async get(url: string, now: Date = new Date()): Promise<StoredCredential | undefined> {
-    const entry = (await this.#read()).servers[credentialKey(url)];
+    const entry = await this.peek(url);
+    if (entry?.sso && typeof entry.sso === "object" && entry.sso.cookies) return entry;
     if (!entry || typeof entry.token !== "string" || !entry.token) return undefined;
     if (entry.expires_at && Date.parse(entry.expires_at) <= now.getTime()) return undefined;
     return entry;
   }
 
-  /** Saves (or replaces) the token for its URL. */
+  /** The saved entry for the URL as it is, expired or not. */
+  async peek(url: string): Promise<StoredCredential | undefined> {
+    return (await this.#read()).servers[credentialKey(url)];
+  }
+
+  /** The URL of the last login, if it was saved and not logged out of since. */
+  async defaultUrl(): Promise<string | undefined> {
+    return (await this.#read()).default_url;
+  }
+
+  /** Saves (or replaces) the login for its URL, which becomes the default server. */
   async save(credential: Omit<StoredCredential, "saved_at">): Promise<StoredCredential> {
     const data = await this.#read();
     const entry: StoredCredential = {
@@ -169,17 +191,37 @@ export class CredentialStore {
       saved_at: new Date().toISOString(),
     };
     data.servers[entry.url] = entry;
+    data.default_url = entry.url;
     await this.#write(data);
     return entry;
   }
 
-  /** Removes the token for the URL; true if there was one. */
+  /**
+   * Replaces the single sign-on session of a saved login after a renewal; the default
+   * server stays as it is.
+   */
+  async updateSession(url: string, session: SsoSession): Promise<void> {
+    const data = await this.#read();
+    const entry = data.servers[credentialKey(url)];
+    if (!entry) return;
+    entry.sso = session;
+    entry.expires_at = session.expiresAt ?? null;
+    await this.#write(data);
+  }
+
+  /**
+   * Removes the login for the URL, and the default server if it was this one;
+   * true if there was a login.
+   */
   async remove(url: string): Promise<boolean> {
     const data = await this.#read();
     const key = credentialKey(url);
-    if (!(key in data.servers)) return false;
+    const wasDefault = data.default_url === key;
+    if (!(key in data.servers) && !wasDefault) return false;
+    const existed = key in data.servers;
     delete data.servers[key];
+    if (wasDefault) delete data.default_url;
     await this.#write(data);
-    return true;
+    return existed;
   }
 }

@@ -29,6 +29,8 @@ export interface CliIo {
   stdinIsTerminal: boolean;
   /** Reads the whole of standard input as text. */
   readStdin(): Promise<string>;
+  /** Reads the next line of standard input, without its line break; `null` at its end. */
+  readLine(): Promise<string | null>;
   /** Prompts on stderr and reads one line from the terminal without echoing it. */
   readSecret(prompt: string): Promise<string>;
   /** Reads an environment variable; empty values count as unset. */
@@ -61,6 +63,71 @@ export function writeAllSync(target: { writeSync(p: Uint8Array): number }, text:
     const written = target.writeSync(bytes);
     bytes = bytes.subarray(written);
   }
+}
+
+/**
+ * A line reader over a text source that arrives in chunks (standard input, or
+ * in tests a string read all at once).
+ *
+ * @example
+ * ```ts
+ * import { lineReader } from "./io.ts";
+ * const next = lineReader(ReadableStream.from(["a\nb", "c\n"]));
+ * console.log(await next(), await next(), await next()); // "a" "bc" null
+ * ```
+ */
+export function lineReader(source: ReadableStream<string>): () => Promise<string | null> {
+  let reader: ReadableStreamDefaultReader<string> | undefined;
+  let buffer = "";
+  let done = false;
+  return async () => {
+    reader ??= source.getReader();
+    while (true) {
+      const newline = buffer.indexOf("\n");
+      if (newline !== -1) {
+        const line = buffer.slice(0, newline).replace(/\r$/, "");
+        buffer = buffer.slice(newline + 1);
+        return line;
+      }
+      if (done) {
+        if (buffer === "") return null;
+        const line = buffer;
+        buffer = "";
+        return line;
+      }
+      const chunk = await reader.read();
+      if (chunk.done) done = true;
+      else buffer += chunk.value;
+    }
+  };
+}
+
+/**
+ * Fills in what a partial {@linkcode CliIo} leaves out from the real process; lines
+ * are read from the given `readStdin` when there is one, so that a made-up standard
+ * input stays the only one.
+ *
+ * @example
+ * ```ts
+ * import { completeIo } from "./io.ts";
+ * const io = completeIo({ readStdin: () => Promise.resolve("one\n") });
+ * console.log(await io.readLine()); // "one"
+ * ```
+ */
+export function completeIo(io: Partial<CliIo>): CliIo {
+  const full: CliIo = { ...denoIo(), ...io };
+  if (io.readStdin && !io.readLine) {
+    const readStdin = io.readStdin;
+    full.readLine = lineReader(
+      new ReadableStream({
+        async start(controller) {
+          controller.enqueue(await readStdin());
+          controller.close();
+        },
+      }),
+    );
+  }
+  return full;
 }
 
 function terminalColumns(): number | undefined {
@@ -105,9 +172,18 @@ export function denoIo(): CliIo {
     },
     stdinIsTerminal: Deno.stdin.isTerminal(),
     readStdin: () => new Response(Deno.stdin.readable).text(),
+    readLine: lazyStdinLines(),
     readSecret: (prompt) => readSecretFromTerminal(prompt),
     env,
     os,
     home: os === "windows" ? env("USERPROFILE") : env("HOME"),
+  };
+}
+
+function lazyStdinLines(): () => Promise<string | null> {
+  let next: (() => Promise<string | null>) | undefined;
+  return () => {
+    next ??= lineReader(Deno.stdin.readable.pipeThrough(new TextDecoderStream()));
+    return next();
   };
 }

@@ -95,7 +95,8 @@ function seconds(io: CliIo, name: string, fallback: number): number {
 
 /**
  * Merges the root command's options with the environment and the defaults:
- * the command line wins, then the environment, then the default.
+ * the command line wins, then the environment, then the saved default server
+ * (the URL of the last `login`), then the built-in default.
  *
  * @example
  * ```ts ignore
@@ -106,8 +107,17 @@ export function resolveGlobals(
   raw: RawGlobalOptions,
   format: "json" | "human" | undefined,
   io: CliIo,
+  savedUrl?: string,
 ): GlobalOptions {
-  const url = raw.url ?? io.env("QFIELDCLOUD_URL") ?? io.env("QFIELDCLOUD_API") ?? DEFAULT_URL;
+  const envUrl = io.env("QFIELDCLOUD_URL") ?? io.env("QFIELDCLOUD_API");
+  const urlSource: GlobalOptions["urlSource"] = raw.url !== undefined
+    ? "option"
+    : envUrl !== undefined
+    ? "environment"
+    : savedUrl !== undefined
+    ? "saved"
+    : "default";
+  const url = raw.url ?? envUrl ?? savedUrl ?? DEFAULT_URL;
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new TypeError();
@@ -119,6 +129,7 @@ export function resolveGlobals(
   const envVerify = io.env("QFIELDCLOUD_VERIFY_SSL");
   return {
     url,
+    urlSource,
     username: raw.username ?? io.env("QFIELDCLOUD_USERNAME"),
     usernameFromArgs: raw.username !== undefined,
     password: raw.password ?? io.env("QFIELDCLOUD_PASSWORD"),

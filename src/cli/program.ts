@@ -127,8 +127,10 @@ export function createProgram(ctx: CliContext, hooks: ProgramHooks = {}): Comman
 
   program.on("option:json", () => format = "json");
   program.on("option:human", () => format = "human");
-  program.hook("preAction", () => {
-    ctx.setGlobals(resolveGlobals(program.opts(), format, ctx.io));
+  program.hook("preAction", async () => {
+    // The last login's server is the default, as gh remembers its host; -U and the environment win.
+    const savedUrl = await ctx.credentials.defaultUrl().catch(() => undefined);
+    ctx.setGlobals(resolveGlobals(program.opts(), format, ctx.io, savedUrl));
   });
 
   registerAuthCommands(program, ctx);
