@@ -36,7 +36,7 @@ const ENVIRONMENT = `Environment:
   QFIELDCLOUD_CA_CERT               like --ca-cert
   QFC_SDK_CONNECT_TIMEOUT_S         like --connect-timeout
   QFC_SDK_READ_TIMEOUT_S            like --read-timeout
-  QFIELDCLOUD_CONFIG_DIR            where login saves tokens (default: the platform's config dir)
+  QFIELDCLOUD_CONFIG_DIR            where logins are saved (default: the platform's config dir)
   NO_COLOR                          no colors on stderr`;
 
 function exitCodesHelp(): string {
@@ -47,6 +47,7 @@ function exitCodesHelp(): string {
 
 const EXAMPLES = `Examples:
   qfieldcloud-cli login surveyor                  # prompts for the password, saves the token
+  qfieldcloud-cli -U https://qfc.example.org/api/v1/ login --sso   # single sign-on in a browser
   qfieldcloud-cli list-projects
   qfieldcloud-cli -u user -p pass -U https://localhost/api/v1/ list-projects
   qfieldcloud-cli --json list-files PROJECT_ID | jq '.[].name'
