@@ -173,10 +173,12 @@ export class SsoMiddleware {
   async #verify(idToken?: string, accessToken?: string): Promise<string | undefined> {
     if (idToken) {
       const claims = await this.#provider.verifyIdToken(idToken);
-      if (!claims.jti) throw new Error("ID token without jti");
-      if (this.#usedJtis.has(claims.jti)) throw new Error(`ID token replayed (jti ${claims.jti})`);
-      this.#usedJtis.add(claims.jti);
-      return typeof claims.preferred_username === "string" ? claims.preferred_username : claims.sub;
+      const jti = claims.jti;
+      if (typeof jti !== "string") throw new Error("ID token without jti");
+      if (this.#usedJtis.has(jti)) throw new Error(`ID token replayed (jti ${jti})`);
+      this.#usedJtis.add(jti);
+      const name = claims.preferred_username ?? claims.sub;
+      return typeof name === "string" ? name : undefined;
     }
     const username = this.#provider.userOfAccessToken(accessToken!);
     if (!username) throw new Error("Unknown or expired access token");

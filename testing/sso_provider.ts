@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 import type { CryptoKey } from "jose";
 
 /** Options of {@linkcode FakeOidcProvider.create}. */
@@ -168,7 +168,7 @@ export class FakeOidcProvider {
   }
 
   /** Verifies an ID token's signature, `iss`, `aud` and `exp`; returns its claims or throws. */
-  async verifyIdToken(token: string): Promise<JWTPayload> {
+  async verifyIdToken(token: string): Promise<Record<string, unknown>> {
     const { payload } = await jwtVerify(token, this.#publicKey, {
       issuer: this.#issuer,
       audience: this.clientId,

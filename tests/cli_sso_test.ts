@@ -15,6 +15,13 @@ import { waitForRedirect } from "../src/cli/commands/sso_login.ts";
 import { Output } from "../src/cli/output.ts";
 import { CliError } from "../src/cli/errors.ts";
 import type { CliIo } from "../src/cli/io.ts";
+import type { StoredCredential } from "../src/cli/credentials.ts";
+
+/** The credentials file, as the tests read it. */
+interface CredentialsFile {
+  default_url?: string;
+  servers: Record<string, StoredCredential>;
+}
 
 /** This file's own loopback ports, so that test files run side by side. */
 const REDIRECT_PORT = 17_272;
@@ -72,7 +79,7 @@ interface Fixture extends AsyncDisposable {
   server: TestServer;
   dir: string;
   env: Record<string, string | undefined>;
-  credentials(): Promise<Record<string, any>>;
+  credentials(): Promise<CredentialsFile>;
   /** Secrets the CLI must never print: the saved cookies and refresh token. */
   secrets(): Promise<string[]>;
   run(args: string[], options?: RunOptions): Promise<Run>;
@@ -99,10 +106,10 @@ async function fixture(): Promise<Fixture> {
     async secrets() {
       const secrets: string[] = [];
       try {
-        for (const entry of Object.values((await f.credentials()).servers) as any[]) {
+        for (const entry of Object.values((await f.credentials()).servers)) {
           if (entry.sso) {
-            secrets.push(...Object.values(entry.sso.cookies) as string[]);
-            secrets.push(entry.sso.refreshToken);
+            secrets.push(...Object.values(entry.sso.cookies));
+            if (entry.sso.refreshToken) secrets.push(entry.sso.refreshToken);
           }
         }
       } catch {
@@ -156,8 +163,8 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
     const entry = saved.servers[f.server.url];
     expect(entry.username).toBe("ann");
     expect(entry.token).toBe(undefined);
-    expect(Object.keys(entry.sso.cookies).sort()).toEqual(["csrftoken", "sessionid"]);
-    expect(entry.sso.provider.id).toBe("test-idp");
+    expect(Object.keys(entry.sso!.cookies).sort()).toEqual(["csrftoken", "sessionid"]);
+    expect(entry.sso!.provider.id).toBe("test-idp");
     expect(saved.default_url).toBe(f.server.url);
     if (Deno.build.os !== "windows") {
       expect((await Deno.stat(`${f.dir}/config/credentials.json`)).mode! & 0o777).toBe(0o600);
@@ -203,13 +210,13 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
   });
 
   await t.step("an expired session is renewed silently and saved", async () => {
-    const before = (await f.credentials()).servers[f.server.url].sso.cookies.sessionid;
+    const before = (await f.credentials()).servers[f.server.url].sso!.cookies.sessionid;
     f.server.sso!.middleware.expireSessions();
     const run = await f.run(["--json", "list-projects"]);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.stdout).length).toBe(1);
-    const after = (await f.credentials()).servers[f.server.url].sso.cookies.sessionid;
+    const after = (await f.credentials()).servers[f.server.url].sso!.cookies.sessionid;
     expect(after).not.toBe(before);
     // The renewed session works without a new renewal.
     f.server.clearRequests();
