@@ -173,6 +173,23 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
     expect(handOver.headers.get("user-agent")).toMatch(/^sdk\|ts\|.* qfieldcloud-cli\//);
   });
 
+  await t.step("login --sso --json prints the user and provider, never a cookie", async () => {
+    let browser: Promise<unknown> | undefined;
+    const run = await f.run(["--json", "login", "--sso", "--no-browser"], {
+      onAuthorizeUrl: (url) => browser = approve(url).then((to) => fetch(to)).then((r) => r.text()),
+    });
+    await browser;
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      username: "ann",
+      email: "",
+      url: f.server.url,
+      provider: { id: "test-idp", name: "Test identity provider" },
+      expires_at: expect.any(String),
+      saved_to: `${f.dir}/config/credentials.json`,
+    });
+  });
+
   await t.step("whoami says single sign-on and the provider, from the saved server", async () => {
     const run = await f.run(["--json", "whoami"], { env: { QFIELDCLOUD_URL: undefined } });
     expect(run.code).toBe(0);

@@ -291,6 +291,18 @@ Deno.test("the test server's middleware: replayed ID token 500, bad tokens 500, 
   expect(forged.status).toBe(500);
   await forged.body?.cancel();
 
+  // Without an ID token the access token alone signs in, through the provider's userinfo.
+  const accessOnly = await fetch(`${server.url}auth/user/`, {
+    headers: { "Authorization": `Bearer ${tokens.access_token}`, "X-QFC-IDP-ID": "test-idp" },
+  });
+  expect(accessOnly.status).toBe(200);
+  expect((await accessOnly.json()).username).toBe("sso-ann");
+  const badAccess = await fetch(`${server.url}auth/user/`, {
+    headers: { "Authorization": "Bearer nope", "X-QFC-IDP-ID": "test-idp" },
+  });
+  expect(badAccess.status).toBe(500);
+  await badAccess.body?.cancel();
+
   const unknownIdp = await fetch(`${server.url}auth/user/`, {
     headers: { "Authorization": `Bearer ${tokens.access_token}`, "X-QFC-IDP-ID": "other" },
   });
