@@ -179,17 +179,12 @@ export class SessionAuth implements Authenticator {
   renew(sent: Headers): Promise<boolean> {
     if (!this.#renew) return Promise.resolve(false);
     // Another request renewed the session since this one was sent: just send it again.
-    if (sent.get("Cookie") !== this.#cookieHeader()) return Promise.resolve(true);
+    const sentSession = /(?:^|;\s*)sessionid=([^;]*)/.exec(sent.get("Cookie") ?? "")?.[1];
+    if (sentSession !== this.#cookies.get("sessionid")) return Promise.resolve(true);
     this.#renewing ??= this.#renew().then((cookies) => {
       this.#cookies = new Map(Object.entries(cookies));
       return true;
     }).finally(() => this.#renewing = undefined);
     return this.#renewing;
-  }
-
-  #cookieHeader(): string | null {
-    const headers = new Headers();
-    this.apply(headers, "GET", new URL("http://localhost/"));
-    return headers.get("Cookie");
   }
 }
