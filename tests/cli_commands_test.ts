@@ -588,6 +588,19 @@ Deno.test("job, package and delta commands", async (t) => {
     expect((data as { id: string }[]).map((job) => job.id)).toContain(jobId);
     const table = await f.run(["list-jobs", id]);
     expect(table.stdout).toMatch(/^ID +TYPE +STATUS +CREATED +FINISHED\n/);
+    const newest = (data as { id: string }[]).at(-1)!.id;
+    const count = (data as unknown[]).length;
+    const paged = await f.json([
+      "list-jobs",
+      id,
+      "--type",
+      "package",
+      "-l",
+      "1",
+      "-o",
+      `${count - 1}`,
+    ]);
+    expect((paged.data as { id: string }[]).map((job) => job.id)).toEqual([newest]);
     const bad = await f.run(["list-jobs", id, "--type", "nonsense"]);
     expect(bad.code).toBe(ExitCode.USAGE);
   });

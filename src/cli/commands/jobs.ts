@@ -101,11 +101,13 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
     .argument("<project_id>", "Project id.")
     .addOption(new Option("--type <job_type>", "Only jobs of this type.").choices(LIST_TYPES))
     .addOption(
-      new Option("-l, --limit <n>", "Return at most this many jobs (one page).")
-        .argParser(integerParser(1)),
+      new Option(
+        "-l, --limit <n>",
+        "Return at most this many jobs (of --type, when given: pages are read until enough match).",
+      ).argParser(integerParser(1)),
     )
     .addOption(
-      new Option("-o, --offset <n>", "Skip this many jobs (one page).")
+      new Option("-o, --offset <n>", "Skip this many jobs (of --type, when given).")
         .argParser(integerParser(0)),
     )
     .action(async (projectId, options) => {
