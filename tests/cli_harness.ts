@@ -28,6 +28,8 @@ export interface RunOptions {
   stdinIsTerminal?: boolean;
   /** The answer to the no-echo password prompt. */
   secret?: string;
+  /** The answer to a confirmation prompt (a line read from stdin). */
+  answer?: string;
   /** Pretend stderr is a terminal (live progress). */
   stderrIsTerminal?: boolean;
   /** Operating system to pretend. */
@@ -57,6 +59,10 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
       prompts.push(prompt);
       stderr += prompt + "\n";
       return Promise.resolve(options.secret ?? "");
+    },
+    readLine: (prompt) => {
+      stderr += prompt + "\n";
+      return Promise.resolve(options.answer ?? "");
     },
     env: (name) => env[name] || undefined,
     os: options.os ?? "linux",

@@ -24,11 +24,20 @@ import { ExitCode, exitCodeForStatus } from "./exit_codes.ts";
  * ```
  */
 export class CliUsageError extends Error {
+  /** What to do instead; the default points to `--help`. */
+  readonly hint?: string;
   /** Creates the error. */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: CliErrorOptions) {
+    super(message, options);
     this.name = "CliUsageError";
+    this.hint = options?.hint;
   }
+}
+
+/** Options of {@linkcode CliError} and {@linkcode CliUsageError}. */
+export interface CliErrorOptions extends ErrorOptions {
+  /** What to do about it, printed after the message. */
+  hint?: string;
 }
 
 /**
@@ -44,11 +53,14 @@ export class CliUsageError extends Error {
 export class CliError extends Error {
   /** The exit code to end with. */
   readonly exitCode: ExitCode;
+  /** What to do about it, if there is advice. */
+  readonly hint?: string;
   /** Creates the error. */
-  constructor(message: string, exitCode: ExitCode = ExitCode.FAILURE, options?: ErrorOptions) {
+  constructor(message: string, exitCode: ExitCode = ExitCode.FAILURE, options?: CliErrorOptions) {
     super(message, options);
     this.name = "CliError";
     this.exitCode = exitCode;
+    this.hint = options?.hint;
   }
 }
 
@@ -189,10 +201,11 @@ export function describeError(error: unknown): ErrorReport {
   } else if (error instanceof CliUsageError) {
     exitCode = ExitCode.USAGE;
     message = error.message;
-    hint = 'See "qfieldcloud-cli --help"';
+    hint = error.hint ?? 'See "qfieldcloud-cli --help"';
   } else if (error instanceof CliError) {
     exitCode = error.exitCode;
     message = error.message;
+    hint = error.hint;
   } else if (isAbort(error)) {
     exitCode = ExitCode.INTERRUPTED;
     message = "Interrupted";

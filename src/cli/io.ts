@@ -7,7 +7,7 @@
  */
 
 import type { FetchLike } from "../../mod.ts";
-import { readSecretFromTerminal } from "./prompt.ts";
+import { readLineFromStdin, readSecretFromTerminal } from "./prompt.ts";
 
 /** A sink for text, such as standard output. */
 export interface TextSink {
@@ -31,6 +31,8 @@ export interface CliIo {
   readStdin(): Promise<string>;
   /** Prompts on stderr and reads one line from the terminal without echoing it. */
   readSecret(prompt: string): Promise<string>;
+  /** Prompts on stderr and reads one line from standard input (a confirmation). */
+  readLine(prompt: string): Promise<string>;
   /** Reads an environment variable; empty values count as unset. */
   env(name: string): string | undefined;
   /** Operating system, as `Deno.build.os` names it. */
@@ -106,6 +108,7 @@ export function denoIo(): CliIo {
     stdinIsTerminal: Deno.stdin.isTerminal(),
     readStdin: () => new Response(Deno.stdin.readable).text(),
     readSecret: (prompt) => readSecretFromTerminal(prompt),
+    readLine: (prompt) => readLineFromStdin(prompt),
     env,
     os,
     home: os === "windows" ? env("USERPROFILE") : env("HOME"),

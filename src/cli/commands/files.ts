@@ -12,6 +12,7 @@ import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { integerParser } from "../options.ts";
+import { projectArgument, projectClient } from "../project_ref.ts";
 import { downloadOptions, reportTransfer, resultJson, runTransfer } from "./transfer_report.ts";
 
 /** Collects a repeatable option into an array. */
@@ -59,15 +60,16 @@ const GLOB_CHARS = /[*?[]/;
 export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContext): void {
   program.command("list-files")
     .description("List a project's files.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addOption(new Option("--skip-metadata", "Accepted for compatibility; no effect.").hideHelp())
     .addOption(new Option("--no-skip-metadata", "Accepted for compatibility.").hideHelp())
-    .action(async (projectId) => {
-      const files = await (await ctx.client()).listRemoteFiles(projectId);
+    .action(async (ref) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const files = await client.listRemoteFiles(projectId);
       files.sort((a, b) => a.name.localeCompare(b.name));
       ctx.out.result(files, () => {
         if (files.length === 0) {
-          ctx.out.line(`No files in project "${projectId}".`);
+          ctx.out.line(`No files in project "${ref.text}".`);
           return;
         }
         ctx.out.table(files, [
@@ -88,7 +90,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       "Upload the files of a local folder to a project. Files whose etag equals the remote one\n" +
         "are skipped (unless --force); .qgs/.qgz files go last. Exits 8 if some files failed.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<project_path>", "Local folder to upload.")
     .addOption(filterOption("every file"))
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
@@ -97,8 +99,8 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
     .option("--no-force", "Skip the files that are unchanged.")
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be uploaded; upload nothing.");
-  upload.action(async (projectId, projectPath, options) => {
-    const client = await ctx.client();
+  upload.action(async (ref, projectPath, options) => {
+    const { client, projectId } = await projectClient(ctx, ref);
     const dryRun = options.dryRun ?? false;
     const words = { verb: "upload", done: "Uploaded", nothing: "Nothing to upload." };
     await runTransfer(
@@ -124,7 +126,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
         "one are skipped (unless --force-download); interrupted downloads resume. With\n" +
         "--version-id, downloads that version of the one file named by --filter.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<local_dir>", "Local folder to download into.")
     .addOption(filterOption("every file"))
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
@@ -135,8 +137,8 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
     .addOption(verifyOption())
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be downloaded; download nothing.")
-    .action(async (projectId, localDir, options) => {
-      const client = await ctx.client();
+    .action(async (ref, localDir, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
       const dryRun = options.dryRun ?? false;
       const words = { verb: "download", done: "Downloaded", nothing: "Nothing to download." };
       if (options.versionId !== undefined) {
@@ -154,7 +156,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
           throw new CliError(
             file
               ? `File "${name}" has no version "${options.versionId}"`
-              : `Project "${projectId}" has no file "${name}"`,
+              : `Project "${ref.text}" has no file "${name}"`,
             ExitCode.NOT_FOUND,
           );
         }
@@ -191,14 +193,15 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       "Delete the project files that match any of the globs. A * also matches /. Exits 8 if\n" +
         "some files failed.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<paths...>", "Globs or names of the files to delete.")
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
     .option("--no-throw-on-error", "Go on with the other files when one fails.")
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be deleted; delete nothing.")
-    .action(async (projectId, paths, options) => {
-      const results = await (await ctx.client()).deleteFiles(projectId, paths, {
+    .action(async (ref, paths, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const results = await client.deleteFiles(projectId, paths, {
         throwOnError: options.throwOnError ?? false,
         concurrency: options.concurrency,
         dryRun: options.dryRun ?? false,
@@ -214,14 +217,15 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
 
   program.command("delete-file")
     .description("Delete one file with all its versions, or only one version.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<filename>", "The file's name in the project, e.g. DCIM/photo.jpg.")
     .option(
       "--version-id <version_id>",
       "Delete only this version. Otherwise the file and all its versions are deleted.",
     )
-    .action(async (projectId, filename, options) => {
-      const result = await (await ctx.client()).deleteFile(projectId, filename, {
+    .action(async (ref, filename, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const result = await client.deleteFile(projectId, filename, {
         versionId: options.versionId,
         signal: ctx.io.signal,
       });

@@ -12,6 +12,7 @@ import { CliError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { stableJson } from "../output.ts";
 import { integerParser, parseSeconds } from "../options.ts";
+import { projectArgument, projectClient } from "../project_ref.ts";
 
 /** Job types a user can trigger (the server refuses `create_project`). */
 const TRIGGER_TYPES = ["package", "delta_apply", "process_projectfile"] as const;
@@ -98,7 +99,7 @@ async function waitAndReport(
 export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext): void {
   program.command("list-jobs")
     .description("List a project's jobs.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addOption(new Option("--type <job_type>", "Only jobs of this type.").choices(LIST_TYPES))
     .addOption(
       new Option(
@@ -110,16 +111,17 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
       new Option("-o, --offset <n>", "Skip this many jobs (of --type, when given).")
         .argParser(integerParser(0)),
     )
-    .action(async (projectId, options) => {
+    .action(async (ref, options) => {
       const pagination = options.limit !== undefined || options.offset !== undefined
         ? new Pagination({ limit: options.limit, offset: options.offset })
         : undefined;
-      const jobs = await (await ctx.client()).listJobs(projectId, {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const jobs = await client.listJobs(projectId, {
         jobType: options.type,
         pagination,
       });
       ctx.out.result(jobs, () => {
-        if (jobs.length === 0) ctx.out.line(`No jobs in project "${projectId}".`);
+        if (jobs.length === 0) ctx.out.line(`No jobs in project "${ref.text}".`);
         else ctx.out.table(jobs, JOB_COLUMNS);
       });
     });
@@ -129,19 +131,19 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
       "Trigger a job. Without --force, an unfinished job of the same type is returned instead\n" +
         "of a new one. With --wait, wait until it ends; a failed job exits 9 with its feedback.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addArgument(new Argument("<job_type>", "Job type.").choices(TRIGGER_TYPES))
     .option("--force", "Create a new job even if one is unfinished. Default: no.")
     .option("--no-force", "Reuse an unfinished job of the same type.")
     .option("--wait", "Wait until the job finishes or fails.")
     .addOption(timeoutOption())
     .addOption(intervalOption())
-    .action(async (projectId, jobType, options) => {
-      const client = await ctx.client();
+    .action(async (ref, jobType, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
       const job = await client.jobTrigger(projectId, jobType, { force: options.force ?? false });
       if (!options.wait) {
         ctx.out.result(job, () => {
-          ctx.out.line(`Job of type "${job.type}" triggered for project "${projectId}": ${job.id}`);
+          ctx.out.line(`Job of type "${job.type}" triggered for project "${ref.text}": ${job.id}`);
         });
         return;
       }
