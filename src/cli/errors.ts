@@ -99,8 +99,84 @@ function causeMessages(error: Error): string[] {
   return messages;
 }
 
+/** A hint for the failure of one kind of request, where the server's code alone says too little. */
+interface RequestHint {
+  /** The request's method. */
+  method: string;
+  /** Matches the end of the request's path. */
+  path: RegExp;
+  /** The answer's status. */
+  status: number;
+  /** The answer's code, when only that code means this. */
+  code?: string;
+  /** What to do. */
+  hint: string;
+}
+
+/**
+ * The real server answers several mistakes with a generic code (`api_error`,
+ * `validation_error`, `permission_denied`); what they mean depends on the request.
+ */
+const REQUEST_HINTS: readonly RequestHint[] = [
+  {
+    method: "POST",
+    path: /\/collaborators\/[^/]+\/$/,
+    status: 400,
+    code: "api_error",
+    hint: 'No user or team of that name; teams are written "@organization/team"',
+  },
+  {
+    method: "POST",
+    path: /\/collaborators\/[^/]+\/$/,
+    status: 400,
+    code: "validation_error",
+    hint: "The user is already a collaborator (change the role with collaborators-patch), " +
+      "owns the project, or is not a member of the organization that owns it",
+  },
+  {
+    method: "GET",
+    path: /\/jobs\/[^/]+\/$/,
+    status: 403,
+    hint:
+      'No such job, or no access to it: see a project\'s jobs with "qfieldcloud-cli list-jobs P"',
+  },
+  {
+    method: "GET",
+    path: /\/projects\/[^/]+\/seed\/$/,
+    status: 404,
+    hint: "This project was not created from a seed",
+  },
+  {
+    method: "GET",
+    path: /\/projects\/[^/]+\/seed\/xlsform\/$/,
+    status: 404,
+    hint: "This project was not created from an XLSForm",
+  },
+  {
+    method: "POST",
+    path: /\/users\/$/,
+    status: 403,
+    hint: "Only the server's staff users (is_staff) can create users",
+  },
+];
+
+function requestHint(error: QfcRequestException): string | undefined {
+  let path: string;
+  try {
+    path = new URL(error.url).pathname;
+  } catch {
+    return undefined;
+  }
+  return REQUEST_HINTS.find((rule) =>
+    rule.method === error.method && rule.status === error.status && rule.path.test(path) &&
+    (rule.code === undefined || rule.code === error.code)
+  )?.hint;
+}
+
 function hintFor(error: QfcRequestException): string | undefined {
   const cause = causeMessages(error).join(" | ");
+  const specific = requestHint(error);
+  if (specific) return specific;
   switch (error.code) {
     case "not_authenticated":
       return `Not logged in: ${LOGIN_HINT}`;
@@ -115,7 +191,9 @@ function hintFor(error: QfcRequestException): string | undefined {
     case "project_already_exists":
       return "Choose another name, or another --owner";
     case "no_qgis_project":
-      return "Upload a .qgs or .qgz file first, or pass --force";
+      return "Upload a .qgs or .qgz file first";
+    case "multiple_projects":
+      return "A project holds one QGIS file: delete or rename the other .qgs/.qgz first";
     case "invalid_job":
       return 'The project has not been packaged yet: run "qfieldcloud-cli job-trigger PROJECT_ID package --wait"';
   }

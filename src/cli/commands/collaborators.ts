@@ -6,8 +6,10 @@
  */
 
 import { Argument, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { type Collaborator, ProjectCollaboratorRole } from "../../../mod.ts";
+import { type Collaborator, ProjectCollaboratorRole, QfcRequestException } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { ExitCode } from "../exit_codes.ts";
 import { projectArgument, projectClient } from "../project_ref.ts";
 
 const ROLES = Object.values(ProjectCollaboratorRole);
@@ -51,7 +53,22 @@ export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: C
     .addArgument(roleArgument())
     .action(async (ref, username, role) => {
       const { client, projectId } = await projectClient(ctx, ref);
-      const added = await client.addProjectCollaborator(projectId, username, role);
+      const added = await client.addProjectCollaborator(projectId, username, role).catch(
+        async (error) => {
+          if (!(error instanceof QfcRequestException) || error.code !== "validation_error") {
+            throw error;
+          }
+          // The server says only "Validation error"; name the likeliest cause when it is so.
+          const existing = (await client.getProjectCollaborators(projectId).catch(() => []))
+            .find((c) => c.collaborator.toLowerCase() === username.toLowerCase());
+          if (!existing) throw error;
+          throw new CliError(
+            `"${username}" is already a collaborator of project "${ref.text}" with role "${existing.role}"`,
+            ExitCode.REJECTED,
+            { hint: `Change the role with "qfieldcloud-cli collaborators-patch"`, cause: error },
+          );
+        },
+      );
       ctx.out.result(added, () => {
         ctx.out.line(
           `Collaborator "${added.collaborator}" added to project "${added.project_id}" with role "${added.role}".`,

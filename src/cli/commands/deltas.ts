@@ -7,6 +7,7 @@
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { type Delta, Pagination } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
+import { checkDeltafile } from "../deltafile_check.ts";
 import { integerParser } from "../options.ts";
 import { projectArgument, projectClient } from "../project_ref.ts";
 
@@ -32,6 +33,7 @@ export function registerDeltaCommands(program: CommandUnknownOpts, ctx: CliConte
     .argument("<delta_filename>", "The delta file.")
     .action(async (ref, deltaFilename) => {
       const { client, projectId } = await projectClient(ctx, ref);
+      await checkDeltafile(deltaFilename, projectId);
       await client.pushDelta(projectId, deltaFilename);
       ctx.out.result({ pushed: true, project_id: projectId, delta_file: deltaFilename }, () => {
         ctx.out.line(`Delta file "${deltaFilename}" pushed to project "${ref.text}".`);

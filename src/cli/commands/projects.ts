@@ -17,6 +17,23 @@ import { printRecord, PROJECT_COLUMNS, PROJECT_FIELDS } from "./common.ts";
 
 const PROJECT_TYPES = ["regular", "template", "shared_datasets"] as const;
 
+/** The server's rule for project names (`^[a-zA-Z0-9-_\.]+$`, opengisch/QFieldCloud#10). */
+const PROJECT_NAME = /^[a-zA-Z0-9_.-]+$/;
+
+/**
+ * Refuses a project name the server would refuse with a bare `api_error`, before sending it,
+ * and suggests a name that passes.
+ */
+function checkProjectName(name: string): string {
+  if (PROJECT_NAME.test(name)) return name;
+  const suggestion = name.normalize("NFKD").replace(/\p{M}/gu, "").replace(/ß/g, "ss")
+    .replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "");
+  throw new CliUsageError(
+    `Invalid project name "${name}": names may hold only a-z, A-Z, 0-9, "-", "_" and "."`,
+    { hint: suggestion ? `For example "${suggestion}"` : undefined },
+  );
+}
+
 /**
  * Adds the project commands.
  *
@@ -102,6 +119,7 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
     "Make the project private. Default.",
   );
   create.action(async (name, options) => {
+    checkProjectName(name);
     const client = await ctx.client();
     const project = await client.createProject(name, {
       owner: options.owner,
@@ -133,7 +151,7 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
   );
   patch.action(async (ref, options) => {
     const changes: PatchProjectOptions = {};
-    if (options.name !== undefined) changes.name = options.name;
+    if (options.name !== undefined) changes.name = checkProjectName(options.name);
     if (options.description !== undefined) changes.description = options.description;
     if (options.owner !== undefined) changes.owner = options.owner;
     if (options.projectType !== undefined) changes.projectType = options.projectType;
