@@ -139,6 +139,7 @@ Deno.test("progress rendering", async (t) => {
       { name: "DCIM/😀 photo.jpg", bytes: 0 },
     ],
   };
+  // deno-lint-ignore no-control-regex -- removing colour escapes
   const strip = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, "");
   for (const width of [40, 60, 80, 120]) {
     await t.step(`renderProgress() fits ${width} columns, with and without colour`, () => {
@@ -148,9 +149,10 @@ Deno.test("progress rendering", async (t) => {
       for (const line of [...plain, ...colored]) {
         expect([line, visibleWidth(line) <= width]).toEqual([line, true]);
       }
-      expect(plain[0]).toMatch(/^Downloading 12\/140 files  .*12%/);
-      expect(plain[1]).toMatch(/年12月\.jpg  1000 B \/ 195 KiB  0%$/);
-      expect(plain[3]).toMatch(/ photo\.jpg  0 B$/);
+      expect(plain[0].startsWith("Downloading 12/140 files  ")).toBe(true);
+      expect(plain[0]).toContain("12%");
+      expect(plain[1].endsWith("年12月.jpg  1000 B / 195 KiB  0%")).toBe(true);
+      expect(plain[3].endsWith(" photo.jpg  0 B")).toBe(true);
       if (width >= 80) expect(plain[0]).toContain("[##");
     });
   }
