@@ -512,8 +512,7 @@ Deno.test("file commands", async (t) => {
     const results = data as { name: string; status: string; error: string | null }[];
     expect(results.find((r) => r.name === "notes.txt")?.status).toBe("FAILED");
     expect(results.find((r) => r.name === "other.txt")?.status).toBe("SUCCESS");
-    expect(run.stderr).toContain('warning: File "notes.txt" failed to upload');
-    expect(run.stderr).toContain("error: 1 of 4 file(s) failed to upload");
+    expect(run.stderr).toBe("error: 1 of 4 file(s) failed to upload\n");
   });
 
   await t.step("--throw-on-error stops at the failure with the error's exit code", async () => {

@@ -226,16 +226,19 @@ function pathOf(url: string): string {
   }
 }
 
-function describeRequestError(error: QfcRequestException): string {
+/** What the server said (or why there was no answer), and on which request unless `brief`. */
+function describeRequestError(error: QfcRequestException, brief = false): string {
   const target = `${error.method} ${pathOf(error.url)}`;
   if (error.status === undefined) {
     // The innermost cause is the telling one ("fetch failed" wraps "invalid peer certificate").
     const cause = (causeMessages(error).at(-1) ?? "").replace(/^(TypeError|Error): /, "");
-    return `${target} got no response${cause ? `: ${firstLine(cause)}` : ""}`;
+    return `${brief ? "No response" : `${target} got no response`}${
+      cause ? `: ${firstLine(cause)}` : ""
+    }`;
   }
   const what = error.serverMessage ? firstLine(error.serverMessage) : `HTTP ${error.status}`;
   const code = error.code ? `${error.code}, HTTP ${error.status}` : `HTTP ${error.status}`;
-  return `${what} (${code}) on ${target}`;
+  return brief ? `${what} (${code})` : `${what} (${code}) on ${target}`;
 }
 
 function firstLine(text: string): string {
@@ -323,4 +326,23 @@ export function describeError(error: unknown): ErrorReport {
 export function formatErrorLine(report: ErrorReport): string {
   const hint = report.hint ? `. ${report.hint}` : "";
   return `error: ${report.message.replace(/\.$/, "")}${hint}`;
+}
+
+/**
+ * One short line for an error that belongs to something already named, such as a
+ * file in a transfer's table: what went wrong and what to do, without the request
+ * (its percent-encoded URL says nothing the file name does not).
+ *
+ * @example
+ * ```ts
+ * import { briefErrorLine } from "./errors.ts";
+ * console.log(briefErrorLine(new Error("Disk full"))); // "Disk full"
+ * ```
+ */
+export function briefErrorLine(error: unknown): string {
+  const report = describeError(error);
+  const message = error instanceof QfcRequestException
+    ? describeRequestError(error, true)
+    : report.message;
+  return report.hint ? `${message.replace(/\.$/, "")}. ${report.hint}` : message;
 }

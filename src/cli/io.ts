@@ -65,6 +65,31 @@ export function writeAllSync(target: { writeSync(p: Uint8Array): number }, text:
   }
 }
 
+/**
+ * A sink over a standard stream. Once the reader has gone (`… | head` closed the
+ * pipe), further output is dropped: the command ends quietly with the exit code of
+ * its outcome, instead of failing with "Broken pipe".
+ */
+function streamSink(
+  target: { writeSync(p: Uint8Array): number },
+  isTerminal: boolean,
+): TextSink {
+  let readerGone = false;
+  return {
+    write: (text) => {
+      if (readerGone) return;
+      try {
+        writeAllSync(target, text);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+        readerGone = true;
+      }
+    },
+    isTerminal,
+    columns: isTerminal ? terminalColumns() : undefined,
+  };
+}
+
 function terminalColumns(): number | undefined {
   try {
     return Deno.consoleSize().columns || undefined;
@@ -95,16 +120,8 @@ export function denoIo(): CliIo {
     }
   };
   return {
-    stdout: {
-      write: (text) => writeAllSync(Deno.stdout, text),
-      isTerminal: stdoutIsTerminal,
-      columns: stdoutIsTerminal ? terminalColumns() : undefined,
-    },
-    stderr: {
-      write: (text) => writeAllSync(Deno.stderr, text),
-      isTerminal: stderrIsTerminal,
-      columns: stderrIsTerminal ? terminalColumns() : undefined,
-    },
+    stdout: streamSink(Deno.stdout, stdoutIsTerminal),
+    stderr: streamSink(Deno.stderr, stderrIsTerminal),
     stdinIsTerminal: Deno.stdin.isTerminal(),
     readStdin: () => new Response(Deno.stdin.readable).text(),
     readSecret: (prompt) => readSecretFromTerminal(prompt),

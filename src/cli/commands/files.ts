@@ -6,14 +6,20 @@
  */
 
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { type RemoteFile, resolveLocalPath } from "../../../mod.ts";
+import { type RemoteFile, resolveLocalPath, walkLocalFiles } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { integerParser } from "../options.ts";
 import { projectArgument, projectClient } from "../project_ref.ts";
-import { downloadOptions, reportTransfer, resultJson, runTransfer } from "./transfer_report.ts";
+import {
+  downloadOptions,
+  filterGlobsOf,
+  reportTransfer,
+  resultJson,
+  runTransfer,
+} from "./transfer_report.ts";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -110,13 +116,17 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       dryRun,
       (hooks) =>
         client.uploadFiles(projectId, projectPath, {
-          filter: options.filter,
+          filter: filterGlobsOf(options.filter),
           throwOnError: options.throwOnError ?? false,
           force: options.force ?? false,
           concurrency: options.concurrency,
           dryRun,
           ...hooks,
         }),
+      {
+        globs: options.filter,
+        countFiles: async () => (await walkLocalFiles(projectPath)).length,
+      },
     );
   });
 
@@ -143,7 +153,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       const words = { verb: "download", done: "Downloaded", nothing: "Nothing to download." };
       if (options.versionId !== undefined) {
         const name = options.filter?.length === 1 ? options.filter[0] : undefined;
-        if (name === undefined || GLOB_CHARS.test(name)) {
+        if (!name || GLOB_CHARS.test(name)) {
           throw new CliUsageError(
             "--version-id needs the file's exact name in one --filter, e.g. --filter data.gpkg",
           );
@@ -185,6 +195,10 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
         dryRun,
         (hooks) =>
           client.downloadProject(projectId, localDir, { ...downloadOptions(options), ...hooks }),
+        {
+          globs: options.filter,
+          countFiles: async () => (await client.listRemoteFiles(projectId)).length,
+        },
       );
     });
 

@@ -74,10 +74,10 @@ async function waitAndReport(
       ctx.out.printJson(full);
     } else if (job.feedback !== null && job.feedback !== undefined) {
       const lines = stableJson(job.feedback).split("\n");
-      ctx.out.notice("Job feedback:");
-      ctx.out.notice(lines.slice(0, FEEDBACK_LINES).join("\n"));
+      ctx.out.errorDetail("Job feedback:");
+      ctx.out.errorDetail(lines.slice(0, FEEDBACK_LINES).join("\n"));
       if (lines.length > FEEDBACK_LINES) {
-        ctx.out.notice(
+        ctx.out.errorDetail(
           `… ${
             lines.length - FEEDBACK_LINES
           } more lines: see "qfieldcloud-cli --json job-status ${job.id}"`,

@@ -84,6 +84,10 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
         dryRun,
         (hooks) =>
           client.packageDownload(projectId, localDir, { ...downloadOptions(options), ...hooks }),
+        {
+          globs: options.filter,
+          countFiles: async () => (await client.packageLatest(projectId)).files?.length ?? 0,
+        },
       );
     });
 }
