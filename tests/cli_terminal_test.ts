@@ -117,6 +117,13 @@ Deno.test("a failed file is printed once, without the request URL", async (t) =>
     expect(run.stderr).toMatch(/\r\x1b\[\d+A\x1b\[0Jerror: 1 of 3 file\(s\) failed to upload\n$/);
   });
 
+  await t.step("--throw-on-error names the request with the file name as typed", async () => {
+    f.server.injectFault({ method: "POST", path: /photo/, status: 500, times: 10 });
+    const run = await f.run(["upload-files", id, f.local, "--force", "--throw-on-error"]);
+    expect(run.code).toBe(ExitCode.SERVER);
+    expect(run.stderr).toContain(`on POST /api/v1/files/${id}/DCIM/photo 1.jpg/.`);
+  });
+
   await t.step("on Ctrl-C too", async () => {
     const controller = new AbortController();
     const run = await f.run(["upload-files", id, f.local, "--force"], {

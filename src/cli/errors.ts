@@ -217,10 +217,16 @@ function hintFor(error: QfcRequestException): string | undefined {
   return undefined;
 }
 
+/** The request's path for people: `%20` and other escapes of file names shown as the characters. */
 function pathOf(url: string): string {
   try {
     const parsed = new URL(url);
-    return parsed.pathname + parsed.search;
+    const path = parsed.pathname + parsed.search;
+    try {
+      return decodeURI(path); // keeps %2F, %3F and %23 encoded, so the path stays unambiguous
+    } catch {
+      return path;
+    }
   } catch {
     return url;
   }
