@@ -7,6 +7,7 @@
 import { expect } from "expect";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { startTestServer } from "../testing/mod.ts";
+import { main } from "../cli.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
 import { parseProjectRef } from "../src/cli/project_ref.ts";
 import { runCli, type RunOptions, USERS } from "./cli_harness.ts";
@@ -23,6 +24,7 @@ async function fixture() {
   };
   return {
     server,
+    env,
     run: (args: string[], options: RunOptions = {}) =>
       runCli(args, { ...options, env: { ...env, ...options.env } }),
     async [Symbol.asyncDispose]() {
@@ -141,6 +143,26 @@ Deno.test("delete-project asks on a terminal, --yes skips, no prompt without a t
     const run = await f.run(["delete-project", id, "--yes"], { stdinIsTerminal: true });
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("");
+  });
+
+  await t.step("Ctrl-C at the question deletes nothing", async () => {
+    const { id } = f.server.addProject({ name: "interrupted", owner: "alice" });
+    const controller = new AbortController();
+    let stderr = "";
+    const code = await main(["delete-project", id], {
+      stdout: { write: () => {}, isTerminal: false },
+      stderr: { write: (text) => stderr += text, isTerminal: false },
+      stdinIsTerminal: true,
+      readLine: () => {
+        setTimeout(() => controller.abort(new DOMException("Interrupted", "AbortError")), 0);
+        return new Promise(() => {}); // the user never answers
+      },
+      env: (name) => f.env[name as keyof typeof f.env],
+      signal: controller.signal,
+    });
+    expect(code).toBe(ExitCode.INTERRUPTED);
+    expect(stderr).toContain("error: Interrupted");
+    expect((await f.run(["get-project", id])).code).toBe(0);
   });
 
   await t.step("without a terminal on stdin it never asks", async () => {

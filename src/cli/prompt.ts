@@ -106,3 +106,25 @@ export async function readLineFromStdin(prompt: string): Promise<string> {
   }
   return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
 }
+
+/**
+ * Asks a question on the terminal and returns the answer line. Ctrl-C (the run's
+ * abort signal) ends the wait at once, although the line is still being read.
+ *
+ * @example
+ * ```ts ignore
+ * const answer = await askLine(ctx.io, "Type alice/survey to confirm: ");
+ * ```
+ */
+export function askLine(io: CliIo, prompt: string): Promise<string> {
+  const signal = io.signal;
+  if (!signal) return io.readLine(prompt);
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    io.readLine(prompt).then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}

@@ -12,6 +12,7 @@ import type { CliContext } from "../context.ts";
 import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { flagPair, integerParser } from "../options.ts";
+import { askLine } from "../prompt.ts";
 import { projectArgument, projectClient, projectOption, resolveProjectId } from "../project_ref.ts";
 import { printRecord, PROJECT_COLUMNS, PROJECT_FIELDS } from "./common.ts";
 
@@ -181,7 +182,8 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
       if (!options.yes && ctx.io.stdinIsTerminal) {
         const project = await client.getProject(projectId);
         const fullName = `${project.owner}/${project.name}`;
-        const answer = await ctx.io.readLine(
+        const answer = await askLine(
+          ctx.io,
           `Delete project "${fullName}" (${projectId}) with all its files, jobs and packages?\n` +
             `Type ${fullName} to confirm: `,
         );

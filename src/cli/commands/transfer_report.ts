@@ -120,7 +120,7 @@ export interface FilterCheck {
 
 /**
  * The `--filter` globs that filter: an empty glob (`--filter ''`) means every file, as
- * no `--filter` does, in every command (the Python CLI treats an empty glob so too).
+ * no `--filter` does, in every command (the Python SDK's `upload_files` turns "" into "*").
  *
  * @example
  * ```ts
