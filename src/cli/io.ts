@@ -86,7 +86,10 @@ function streamSink(
       }
     },
     isTerminal,
-    columns: isTerminal ? terminalColumns() : undefined,
+    // Read at each use: the progress display follows a terminal that is resized mid-transfer.
+    get columns() {
+      return isTerminal ? terminalColumns() : undefined;
+    },
   };
 }
 
