@@ -119,7 +119,15 @@ Deno.test("a failed file is printed once, without the request URL", async (t) =>
 
   await t.step("--throw-on-error names the request with the file name as typed", async () => {
     f.server.injectFault({ method: "POST", path: /photo/, status: 500, times: 10 });
-    const run = await f.run(["upload-files", id, f.local, "--force", "--throw-on-error"]);
+    const run = await f.run([
+      "upload-files",
+      id,
+      f.local,
+      "--force",
+      "--throw-on-error",
+      "--filter",
+      "DCIM/*",
+    ]);
     expect(run.code).toBe(ExitCode.SERVER);
     expect(run.stderr).toContain(`on POST /api/v1/files/${id}/DCIM/photo 1.jpg/.`);
   });
