@@ -6,6 +6,7 @@
 
 import { expect } from "expect";
 import { startTestServer } from "../testing/mod.ts";
+import { failNextJob } from "../testing/jobs.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
 import { makeQgs } from "./fixtures/qgis_project.ts";
 import { runCli, type RunOptions, USERS } from "./cli_harness.ts";
@@ -70,6 +71,16 @@ Deno.test("--quiet prints nothing but errors", async (t) => {
     expect(run.code).toBe(ExitCode.NOT_FOUND);
     expect(run.stdout).toBe("");
     expect(run.stderr.trim().split("\n").length).toBe(1);
+  });
+
+  await t.step("a failed job's feedback is part of its error", async () => {
+    failNextJob(f.server.state, id, "Simulated worker crash");
+    const run = await f.run(["-q", "job-trigger", id, "package", "--wait", "--interval", "0.02"]);
+    expect(run.code).toBe(ExitCode.JOB_FAILED);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain("Job feedback:");
+    expect(run.stderr).toContain("Simulated worker crash");
+    expect(run.stderr).not.toContain("triggered; waiting");
   });
 
   await t.step("--json with --quiet still prints the document", async () => {
