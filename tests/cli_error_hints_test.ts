@@ -103,6 +103,11 @@ Deno.test("error hints", async (t) => {
     expect(result.code).toBe(ExitCode.PERMISSION);
     expect(result.stderr).toContain("No such job, or no access to it");
     expect(result.stderr).not.toContain("ask a project or organization admin");
+    server.clearRequests();
+    const typo = await run(["job-status", "12345"]);
+    expect(typo.code).toBe(ExitCode.USAGE);
+    expect(typo.stderr).toContain("Expected a job id (a UUID)");
+    expect(server.requests).toEqual([]);
   });
 
   await t.step("get-project-seed of a project without a seed says so", async () => {

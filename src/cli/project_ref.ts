@@ -2,7 +2,7 @@
  * The one place where a command's `PROJECT_ID` argument is read: a project id
  * (a UUID) or `OWNER/NAME`, as `gh` takes `OWNER/REPO`. Anything else is
  * refused while the arguments are parsed, before any request; `OWNER/NAME`
- * becomes an id with one request.
+ * becomes an id with one request. Job ids are checked the same way.
  *
  * @module
  */
@@ -27,6 +27,24 @@ export interface ProjectRef {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OWNER_NAME = /^([^/\s]+)\/([^/]+)$/;
+
+/**
+ * Reads a job id: a UUID, or an `InvalidArgumentError` (a usage error) with a hint, so that
+ * a mistyped id is refused before any request.
+ *
+ * @example
+ * ```ts
+ * import { parseJobId } from "./project_ref.ts";
+ * console.log(parseJobId("3F2504E0-4F89-11D3-9A0C-0305E82C3301")); // lower case
+ * ```
+ */
+export function parseJobId(text: string): string {
+  const value = text.trim();
+  if (UUID.test(value)) return value.toLowerCase();
+  throw new InvalidArgumentError(
+    'Expected a job id (a UUID); see a project\'s jobs with "qfieldcloud-cli list-jobs P".',
+  );
+}
 
 /** What the help of a project argument says. */
 export const PROJECT_REF_HELP = "Project id, or OWNER/NAME.";

@@ -12,7 +12,7 @@ import { CliError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { stableJson } from "../output.ts";
 import { integerParser, parseSeconds } from "../options.ts";
-import { projectArgument, projectClient } from "../project_ref.ts";
+import { parseJobId, projectArgument, projectClient } from "../project_ref.ts";
 
 /** Job types a user can trigger (the server refuses `create_project`). */
 const TRIGGER_TYPES = ["package", "delta_apply", "process_projectfile"] as const;
@@ -153,7 +153,7 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
 
   program.command("job-status")
     .description("Show a job's status.")
-    .argument("<job_id>", "Job id.")
+    .addArgument(new Argument("<job_id>", "Job id.").argParser(parseJobId))
     .action(async (jobId) => {
       const job = await (await ctx.client()).jobStatus(jobId);
       ctx.out.result(job, () => {
@@ -166,7 +166,7 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
       "Wait until a job ends, polling its status. Exits 0 when it finished, 9 (printing its\n" +
         "feedback) when it failed, 10 on --timeout.",
     )
-    .argument("<job_id>", "Job id.")
+    .addArgument(new Argument("<job_id>", "Job id.").argParser(parseJobId))
     .addOption(timeoutOption())
     .addOption(intervalOption())
     .action(async (jobId, options) => {
