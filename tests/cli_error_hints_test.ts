@@ -5,17 +5,14 @@
  */
 
 import { expect } from "expect";
-import { startTestServer } from "../testing/mod.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
 import { makeQgs } from "./fixtures/qgis_project.ts";
-import { runCli, type RunOptions, USERS } from "./cli_harness.ts";
+import { startCliServer } from "./cli_harness.ts";
 
 Deno.test("error hints", async (t) => {
-  await using server = await startTestServer({ users: USERS, quiet: true });
+  await using cli = await startCliServer();
+  const { server, run } = cli;
   const dir = await Deno.makeTempDir({ prefix: "qfc_hints_" });
-  const env = { QFIELDCLOUD_URL: server.url, QFIELDCLOUD_TOKEN: server.createToken("alice") };
-  const run = (args: string[], options: RunOptions = {}) =>
-    runCli(args, { ...options, env: { ...env, ...options.env } });
   const { id } = server.addProject({ name: "survey", owner: "alice" });
   const posts = () => server.requests.filter((r) => r.method === "POST");
 

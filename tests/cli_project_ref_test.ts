@@ -6,32 +6,12 @@
 
 import { expect } from "expect";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
-import { startTestServer } from "../testing/mod.ts";
 import { main } from "../cli.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
 import { parseProjectRef } from "../src/cli/project_ref.ts";
-import { runCli, type RunOptions, USERS } from "./cli_harness.ts";
+import { startCliServer } from "./cli_harness.ts";
 
-async function fixture() {
-  const server = await startTestServer({
-    users: USERS,
-    organizations: [{ name: "org1", owner: "alice" }],
-    quiet: true,
-  });
-  const env = {
-    QFIELDCLOUD_URL: server.url,
-    QFIELDCLOUD_TOKEN: server.createToken("alice", "sdk|ts|test"),
-  };
-  return {
-    server,
-    env,
-    run: (args: string[], options: RunOptions = {}) =>
-      runCli(args, { ...options, env: { ...env, ...options.env } }),
-    async [Symbol.asyncDispose]() {
-      await server.close();
-    },
-  };
-}
+const fixture = () => startCliServer({ organizations: [{ name: "org1", owner: "alice" }] });
 
 Deno.test("parseProjectRef() takes a UUID or OWNER/NAME and nothing else", () => {
   const id = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";

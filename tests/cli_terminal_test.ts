@@ -5,33 +5,25 @@
  */
 
 import { expect } from "expect";
-import { startTestServer } from "../testing/mod.ts";
 import { failNextJob } from "../testing/jobs.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
 import { makeQgs } from "./fixtures/qgis_project.ts";
-import { runCli, type RunOptions, USERS } from "./cli_harness.ts";
+import { startCliServer } from "./cli_harness.ts";
 
 async function fixture() {
-  const server = await startTestServer({ users: USERS, jobSeconds: 0.02, quiet: true });
+  const cli = await startCliServer({ jobSeconds: 0.02 });
   const dir = await Deno.makeTempDir({ prefix: "qfc_terminal_" });
-  const env = {
-    QFIELDCLOUD_URL: server.url,
-    QFIELDCLOUD_TOKEN: server.createToken("alice"),
-    NO_COLOR: "1",
-  };
   const local = `${dir}/local`;
   await Deno.mkdir(`${local}/DCIM`, { recursive: true });
   await Deno.writeTextFile(`${local}/project.qgs`, makeQgs({ layers: [] }));
   await Deno.writeTextFile(`${local}/notes.txt`, "Hello!");
   await Deno.writeFile(`${local}/DCIM/photo 1.jpg`, new Uint8Array(3000).fill(7));
   return {
-    server,
+    ...cli,
     dir,
     local,
-    run: (args: string[], options: RunOptions = {}) =>
-      runCli(args, { ...options, env: { ...env, ...options.env } }),
     async [Symbol.asyncDispose]() {
-      await server.close();
+      await cli[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     },
   };
