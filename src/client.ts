@@ -10,7 +10,7 @@ import { readEnv } from "./env.ts";
 import { QfcException, QfcJobFailedException, QfcTimeoutException } from "./errors.ts";
 import type { RequestCoreOptions, RequestOptions } from "./http.ts";
 import { RequestCore } from "./http.ts";
-import type { Pagination } from "./pagination.ts";
+import { DEFAULT_PAGINATION_LIMIT, type Pagination } from "./pagination.ts";
 import type {
   Collaborator,
   CreatedUser,
@@ -106,7 +106,10 @@ export interface PatchProjectOptions {
 
 /** Options of {@linkcode Client.listJobs}. */
 export interface ListJobsOptions extends PaginationOption {
-  /** Only jobs of this type (filtered by the client: the server ignores the parameter). */
+  /**
+   * Only jobs of this type (filtered by the client: the server ignores the parameter). With a
+   * `pagination`, its limit and offset count the jobs of this type, fetching pages as needed.
+   */
   jobType?: JobTypes;
 }
 
@@ -434,8 +437,21 @@ export class Client {
    * ```
    */
   async listJobs(projectId: string, options: ListJobsOptions = {}): Promise<Job[]> {
-    const jobs = await this.core.list<Job>(jobsRequest(projectId, options), options.pagination);
-    return options.jobType ? jobs.filter((job) => job.type === options.jobType) : jobs;
+    const { jobType, pagination } = options;
+    if (!jobType || !pagination || pagination.isEmpty) {
+      const jobs = await this.core.list<Job>(jobsRequest(projectId, options), pagination);
+      return jobType ? jobs.filter((job) => job.type === jobType) : jobs;
+    }
+    // The server ignores `type`, so a server page would be cut before the filter: page
+    // through the jobs of every type and apply the offset and limit to those of this type.
+    const limit = pagination.limit ?? DEFAULT_PAGINATION_LIMIT;
+    let skip = pagination.offset ?? 0;
+    const jobs: Job[] = [];
+    for await (const job of this.iterateJobs(projectId, { jobType })) {
+      if (skip > 0) skip--;
+      else if (jobs.push(job) >= limit) break;
+    }
+    return jobs;
   }
 
   /**

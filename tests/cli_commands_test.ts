@@ -512,8 +512,7 @@ Deno.test("file commands", async (t) => {
     const results = data as { name: string; status: string; error: string | null }[];
     expect(results.find((r) => r.name === "notes.txt")?.status).toBe("FAILED");
     expect(results.find((r) => r.name === "other.txt")?.status).toBe("SUCCESS");
-    expect(run.stderr).toContain('warning: File "notes.txt" failed to upload');
-    expect(run.stderr).toContain("error: 1 of 4 file(s) failed to upload");
+    expect(run.stderr).toBe("error: 1 of 4 file(s) failed to upload\n");
   });
 
   await t.step("--throw-on-error stops at the failure with the error's exit code", async () => {
@@ -588,6 +587,19 @@ Deno.test("job, package and delta commands", async (t) => {
     expect((data as { id: string }[]).map((job) => job.id)).toContain(jobId);
     const table = await f.run(["list-jobs", id]);
     expect(table.stdout).toMatch(/^ID +TYPE +STATUS +CREATED +FINISHED\n/);
+    const newest = (data as { id: string }[]).at(-1)!.id;
+    const count = (data as unknown[]).length;
+    const paged = await f.json([
+      "list-jobs",
+      id,
+      "--type",
+      "package",
+      "-l",
+      "1",
+      "-o",
+      `${count - 1}`,
+    ]);
+    expect((paged.data as { id: string }[]).map((job) => job.id)).toEqual([newest]);
     const bad = await f.run(["list-jobs", id, "--type", "nonsense"]);
     expect(bad.code).toBe(ExitCode.USAGE);
   });

@@ -6,6 +6,7 @@
  */
 
 import { main } from "../cli.ts";
+import { startTestServer, type TestServer, type TestServerOptions } from "../testing/mod.ts";
 import type { CliIo } from "../src/cli/io.ts";
 
 /** What a CLI run printed and returned. */
@@ -28,6 +29,8 @@ export interface RunOptions {
   stdinIsTerminal?: boolean;
   /** The answer to the no-echo password prompt. */
   secret?: string;
+  /** The answer to a confirmation prompt (a line read from stdin). */
+  answer?: string;
   /** Pretend stderr is a terminal (live progress). */
   stderrIsTerminal?: boolean;
   /** Operating system to pretend. */
@@ -57,6 +60,10 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
       prompts.push(prompt);
       stderr += prompt + "\n";
       return Promise.resolve(options.secret ?? "");
+    },
+    askLine: (prompt) => {
+      stderr += prompt + "\n";
+      return Promise.resolve(options.answer ?? "");
     },
     env: (name) => env[name] || undefined,
     os: options.os ?? "linux",
@@ -114,3 +121,30 @@ export const USERS = [
   { username: "bob", password: "bob-secret-pw" },
   { username: "carol", password: "carol-secret-pw" },
 ];
+
+/** A test server with alice logged in, and a way to run the CLI against it. */
+export interface CliServer extends AsyncDisposable {
+  /** The server. */
+  server: TestServer;
+  /** The environment every run gets: the server's URL, alice's token, `NO_COLOR`. */
+  env: Record<string, string>;
+  /** Runs the CLI in-process as alice; `options.env` adds to {@linkcode CliServer.env}. */
+  run(args: string[], options?: RunOptions): Promise<CliRun>;
+}
+
+/** Starts a test server with {@linkcode USERS} and runs the CLI against it as alice. */
+export async function startCliServer(options: TestServerOptions = {}): Promise<CliServer> {
+  const server = await startTestServer({ users: USERS, quiet: true, ...options });
+  const env = {
+    QFIELDCLOUD_URL: server.url,
+    QFIELDCLOUD_TOKEN: server.createToken("alice", "sdk|ts|test"),
+    NO_COLOR: "1",
+  };
+  return {
+    server,
+    env,
+    run: (args, runOptions = {}) =>
+      runCli(args, { ...runOptions, env: { ...env, ...runOptions.env } }),
+    [Symbol.asyncDispose]: () => server.close(),
+  };
+}

@@ -14,7 +14,7 @@ import { ExitCode, exitCodeForStatus } from "../src/cli/exit_codes.ts";
 import { denoIo } from "../src/cli/io.ts";
 import { flagPair, integerParser, parseBoolean, resolveGlobals } from "../src/cli/options.ts";
 import { formatBytes, formatTable, Output, stableJson } from "../src/cli/output.ts";
-import { ProgressDisplay, renderProgress } from "../src/cli/progress.ts";
+import { cutToWidth, ProgressDisplay, renderProgress, visibleWidth } from "../src/cli/progress.ts";
 import { createProgram } from "../src/cli/program.ts";
 import type { CliIo } from "../src/cli/io.ts";
 
@@ -108,10 +108,54 @@ Deno.test("progress rendering", async (t) => {
       { ...snapshot, active: [{ name: "a/".repeat(40) + "file.txt", bytes: 1, total: 2 }] },
       { width: 40, color: false },
     );
-    expect(lines[0]).toBe("Uploading 1/3 files  1.0 MiB / 4.0 MiB …");
+    expect(lines[0]).toBe("Uploading 1/3 files  25%");
     expect(lines[1]).toBe("  …/a/a/a/a/a/a/file.txt  1 B / 2 B  50%");
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
   });
+
+  await t.step("visibleWidth() skips escapes and counts East Asian wide characters twice", () => {
+    expect(visibleWidth("\x1b[32m##\x1b[2m--\x1b[0m")).toBe(4);
+    expect(visibleWidth("写真.jpg")).toBe(8);
+    expect(visibleWidth("Łódź.txt")).toBe(8);
+    expect(cutToWidth("写真写真.jpg", 6)).toBe("写真…");
+    expect(cutToWidth("写真写真.jpg", 7)).toBe("写真写…");
+    expect(cutToWidth("\x1b[32mabcdef\x1b[0m", 4)).toBe("\x1b[32mabc…\x1b[0m");
+  });
+
+  const wide = {
+    verb: "Downloading",
+    doneFiles: 12,
+    totalFiles: 140,
+    bytes: 123_456_789,
+    totalBytes: 987_654_321,
+    elapsedMs: 3000,
+    active: [
+      { name: "写真/東京タワー夜景_2026年12月.jpg", bytes: 1000, total: 200_000 },
+      {
+        name: "data/a-very-long-folder-name/and-a-sub-folder/Łódź points.gpkg",
+        bytes: 5,
+        total: 9,
+      },
+      { name: "DCIM/😀 photo.jpg", bytes: 0 },
+    ],
+  };
+  // deno-lint-ignore no-control-regex -- removing colour escapes
+  const strip = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, "");
+  for (const width of [40, 60, 80, 120]) {
+    await t.step(`renderProgress() fits ${width} columns, with and without colour`, () => {
+      const plain = renderProgress(wide, { width, color: false });
+      const colored = renderProgress(wide, { width, color: true });
+      expect(colored.map(strip)).toEqual(plain);
+      for (const line of [...plain, ...colored]) {
+        expect([line, visibleWidth(line) <= width]).toEqual([line, true]);
+      }
+      expect(plain[0].startsWith("Downloading 12/140 files  ")).toBe(true);
+      expect(plain[0]).toContain("12%");
+      expect(plain[1].endsWith("年12月.jpg  1000 B / 195 KiB  0%")).toBe(true);
+      expect(plain[3].endsWith(" photo.jpg  0 B")).toBe(true);
+      if (width >= 80) expect(plain[0]).toContain("[##");
+    });
+  }
 
   await t.step("renderProgress() colors the bar only with color on", () => {
     const [line] = renderProgress(snapshot, { width: 200, color: true });
@@ -166,9 +210,9 @@ Deno.test("progress rendering", async (t) => {
     display.finish();
     expect(out.text).toBe(
       "Uploading 0/2 files  0 B / 20 B  [--------------------]  0%  0 B/s\n" +
-        "\x1b[1A\x1b[0JUploading 0/2 files  5 B / 20 B  [#####---------------]  25%  5 B/s\n" +
+        "\r\x1b[1A\x1b[0JUploading 0/2 files  5 B / 20 B  [#####---------------]  25%  5 B/s\n" +
         "  a.txt  5 B / 10 B  50%\n" +
-        "\x1b[2A\x1b[0J",
+        "\r\x1b[2A\x1b[0J",
     );
   });
 

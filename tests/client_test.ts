@@ -262,6 +262,29 @@ Deno.test("jobs", async (t) => {
       expect(packages.length).toBe(3);
     });
 
+    await t.step("listJobs applies limit and offset to the jobs of the type", async () => {
+      const all = await alice.listJobs(projectId);
+      const packages = all.filter((job) => job.type === JobTypes.PACKAGE);
+      const others = all.filter((job) => job.type !== JobTypes.PACKAGE);
+      expect(others.length).toBeGreaterThan(0);
+      const first = await alice.listJobs(projectId, {
+        jobType: JobTypes.PACKAGE,
+        pagination: new Pagination({ limit: 1 }),
+      });
+      expect(first.map((job) => job.id)).toEqual([packages[0].id]);
+      const rest = await alice.listJobs(projectId, {
+        jobType: JobTypes.PACKAGE,
+        pagination: new Pagination({ limit: 5, offset: 1 }),
+      });
+      expect(rest.map((job) => job.id)).toEqual(packages.slice(1).map((job) => job.id));
+      const other = others[0].type as JobTypes;
+      const one = await alice.listJobs(projectId, {
+        jobType: other,
+        pagination: new Pagination({ limit: 1, offset: 0 }),
+      });
+      expect(one.map((job) => job.id)).toEqual([others[0].id]);
+    });
+
     await t.step("packageLatest lists the package files and layers", async () => {
       const latest = await alice.packageLatest(projectId);
       expect(latest.status).toBe("finished");

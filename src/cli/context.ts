@@ -55,6 +55,8 @@ export interface GlobalOptions {
   caCert?: string;
   /** Print requests and stack traces. */
   debug: boolean;
+  /** `--quiet`: print nothing but errors. */
+  quiet: boolean;
   /** Seconds allowed to connect (added to the read timeout; 0 or less: no timeout). */
   connectTimeout: number;
   /** Seconds allowed to wait for the server's answer (0 or less: no timeout). */
@@ -128,6 +130,7 @@ export class CliContext {
     this.#out = new Output(this.io.stdout, this.io.stderr, {
       json: globals.json,
       color: this.io.stderr.isTerminal && !this.io.env("NO_COLOR"),
+      quiet: globals.quiet,
     });
     this.#out.addSecret(globals.token);
     this.#out.addSecret(globals.password);

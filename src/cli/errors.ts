@@ -24,11 +24,20 @@ import { ExitCode, exitCodeForStatus } from "./exit_codes.ts";
  * ```
  */
 export class CliUsageError extends Error {
+  /** What to do instead; the default points to `--help`. */
+  readonly hint?: string;
   /** Creates the error. */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: CliErrorOptions) {
+    super(message, options);
     this.name = "CliUsageError";
+    this.hint = options?.hint;
   }
+}
+
+/** Options of {@linkcode CliError} and {@linkcode CliUsageError}. */
+export interface CliErrorOptions extends ErrorOptions {
+  /** What to do about it, printed after the message. */
+  hint?: string;
 }
 
 /**
@@ -44,11 +53,14 @@ export class CliUsageError extends Error {
 export class CliError extends Error {
   /** The exit code to end with. */
   readonly exitCode: ExitCode;
+  /** What to do about it, if there is advice. */
+  readonly hint?: string;
   /** Creates the error. */
-  constructor(message: string, exitCode: ExitCode = ExitCode.FAILURE, options?: ErrorOptions) {
+  constructor(message: string, exitCode: ExitCode = ExitCode.FAILURE, options?: CliErrorOptions) {
     super(message, options);
     this.name = "CliError";
     this.exitCode = exitCode;
+    this.hint = options?.hint;
   }
 }
 
@@ -87,8 +99,84 @@ function causeMessages(error: Error): string[] {
   return messages;
 }
 
+/** A hint for the failure of one kind of request, where the server's code alone says too little. */
+interface RequestHint {
+  /** The request's method. */
+  method: string;
+  /** Matches the end of the request's path. */
+  path: RegExp;
+  /** The answer's status. */
+  status: number;
+  /** The answer's code, when only that code means this. */
+  code?: string;
+  /** What to do. */
+  hint: string;
+}
+
+/**
+ * The real server answers several mistakes with a generic code (`api_error`,
+ * `validation_error`, `permission_denied`); what they mean depends on the request.
+ */
+const REQUEST_HINTS: readonly RequestHint[] = [
+  {
+    method: "POST",
+    path: /\/collaborators\/[^/]+\/$/,
+    status: 400,
+    code: "api_error",
+    hint: 'No user or team of that name; teams are written "@organization/team"',
+  },
+  {
+    method: "POST",
+    path: /\/collaborators\/[^/]+\/$/,
+    status: 400,
+    code: "validation_error",
+    hint: "The user is already a collaborator (change the role with collaborators-patch), " +
+      "owns the project, or is not a member of the organization that owns it",
+  },
+  {
+    method: "GET",
+    path: /\/jobs\/[^/]+\/$/,
+    status: 403,
+    hint:
+      'No such job, or no access to it: see a project\'s jobs with "qfieldcloud-cli list-jobs P"',
+  },
+  {
+    method: "GET",
+    path: /\/projects\/[^/]+\/seed\/$/,
+    status: 404,
+    hint: "This project was not created from a seed",
+  },
+  {
+    method: "GET",
+    path: /\/projects\/[^/]+\/seed\/xlsform\/$/,
+    status: 404,
+    hint: "This project was not created from an XLSForm",
+  },
+  {
+    method: "POST",
+    path: /\/users\/$/,
+    status: 403,
+    hint: "Only the server's staff users (is_staff) can create users",
+  },
+];
+
+function requestHint(error: QfcRequestException): string | undefined {
+  let path: string;
+  try {
+    path = new URL(error.url).pathname;
+  } catch {
+    return undefined;
+  }
+  return REQUEST_HINTS.find((rule) =>
+    rule.method === error.method && rule.status === error.status && rule.path.test(path) &&
+    (rule.code === undefined || rule.code === error.code)
+  )?.hint;
+}
+
 function hintFor(error: QfcRequestException): string | undefined {
   const cause = causeMessages(error).join(" | ");
+  const specific = requestHint(error);
+  if (specific) return specific;
   switch (error.code) {
     case "not_authenticated":
       return `Not logged in: ${LOGIN_HINT}`;
@@ -103,7 +191,9 @@ function hintFor(error: QfcRequestException): string | undefined {
     case "project_already_exists":
       return "Choose another name, or another --owner";
     case "no_qgis_project":
-      return "Upload a .qgs or .qgz file first, or pass --force";
+      return "Upload a .qgs or .qgz file first";
+    case "multiple_projects":
+      return "A project holds one QGIS file: delete or rename the other .qgs/.qgz first";
     case "invalid_job":
       return 'The project has not been packaged yet: run "qfieldcloud-cli job-trigger PROJECT_ID package --wait"';
   }
@@ -127,25 +217,34 @@ function hintFor(error: QfcRequestException): string | undefined {
   return undefined;
 }
 
+/** The request's path for people: `%20` and other escapes of file names shown as the characters. */
 function pathOf(url: string): string {
   try {
     const parsed = new URL(url);
-    return parsed.pathname + parsed.search;
+    const path = parsed.pathname + parsed.search;
+    try {
+      return decodeURI(path); // keeps %2F, %3F and %23 encoded, so the path stays unambiguous
+    } catch {
+      return path;
+    }
   } catch {
     return url;
   }
 }
 
-function describeRequestError(error: QfcRequestException): string {
+/** What the server said (or why there was no answer), and on which request unless `brief`. */
+function describeRequestError(error: QfcRequestException, brief = false): string {
   const target = `${error.method} ${pathOf(error.url)}`;
   if (error.status === undefined) {
     // The innermost cause is the telling one ("fetch failed" wraps "invalid peer certificate").
     const cause = (causeMessages(error).at(-1) ?? "").replace(/^(TypeError|Error): /, "");
-    return `${target} got no response${cause ? `: ${firstLine(cause)}` : ""}`;
+    return `${brief ? "No response" : `${target} got no response`}${
+      cause ? `: ${firstLine(cause)}` : ""
+    }`;
   }
   const what = error.serverMessage ? firstLine(error.serverMessage) : `HTTP ${error.status}`;
   const code = error.code ? `${error.code}, HTTP ${error.status}` : `HTTP ${error.status}`;
-  return `${what} (${code}) on ${target}`;
+  return brief ? `${what} (${code})` : `${what} (${code}) on ${target}`;
 }
 
 function firstLine(text: string): string {
@@ -189,10 +288,11 @@ export function describeError(error: unknown): ErrorReport {
   } else if (error instanceof CliUsageError) {
     exitCode = ExitCode.USAGE;
     message = error.message;
-    hint = 'See "qfieldcloud-cli --help"';
+    hint = error.hint ?? 'See "qfieldcloud-cli --help"';
   } else if (error instanceof CliError) {
     exitCode = error.exitCode;
     message = error.message;
+    hint = error.hint;
   } else if (isAbort(error)) {
     exitCode = ExitCode.INTERRUPTED;
     message = "Interrupted";
@@ -232,4 +332,23 @@ export function describeError(error: unknown): ErrorReport {
 export function formatErrorLine(report: ErrorReport): string {
   const hint = report.hint ? `. ${report.hint}` : "";
   return `error: ${report.message.replace(/\.$/, "")}${hint}`;
+}
+
+/**
+ * One short line for an error that belongs to something already named, such as a
+ * file in a transfer's table: what went wrong and what to do, without the request
+ * (its percent-encoded URL says nothing the file name does not).
+ *
+ * @example
+ * ```ts
+ * import { briefErrorLine } from "./errors.ts";
+ * console.log(briefErrorLine(new Error("Disk full"))); // "Disk full"
+ * ```
+ */
+export function briefErrorLine(error: unknown): string {
+  const report = describeError(error);
+  const message = error instanceof QfcRequestException
+    ? describeRequestError(error, true)
+    : report.message;
+  return report.hint ? `${message.replace(/\.$/, "")}. ${report.hint}` : message;
 }

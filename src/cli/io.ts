@@ -7,7 +7,7 @@
  */
 
 import type { FetchLike } from "../../mod.ts";
-import { readSecretFromTerminal } from "./prompt.ts";
+import { readLineFromStdin, readSecretFromTerminal } from "./prompt.ts";
 
 /** A sink for text, such as standard output. */
 export interface TextSink {
@@ -33,6 +33,8 @@ export interface CliIo {
   readLine(): Promise<string | null>;
   /** Prompts on stderr and reads one line from the terminal without echoing it. */
   readSecret(prompt: string): Promise<string>;
+  /** Prompts on stderr and reads one line from standard input (a confirmation). */
+  askLine(prompt: string): Promise<string>;
   /** Reads an environment variable; empty values count as unset. */
   env(name: string): string | undefined;
   /** Operating system, as `Deno.build.os` names it. */
@@ -130,6 +132,34 @@ export function completeIo(io: Partial<CliIo>): CliIo {
   return full;
 }
 
+/**
+ * A sink over a standard stream. Once the reader has gone (`… | head` closed the
+ * pipe), further output is dropped: the command ends quietly with the exit code of
+ * its outcome, instead of failing with "Broken pipe".
+ */
+function streamSink(
+  target: { writeSync(p: Uint8Array): number },
+  isTerminal: boolean,
+): TextSink {
+  let readerGone = false;
+  return {
+    write: (text) => {
+      if (readerGone) return;
+      try {
+        writeAllSync(target, text);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+        readerGone = true;
+      }
+    },
+    isTerminal,
+    // Read at each use: the progress display follows a terminal that is resized mid-transfer.
+    get columns() {
+      return isTerminal ? terminalColumns() : undefined;
+    },
+  };
+}
+
 function terminalColumns(): number | undefined {
   try {
     return Deno.consoleSize().columns || undefined;
@@ -160,20 +190,13 @@ export function denoIo(): CliIo {
     }
   };
   return {
-    stdout: {
-      write: (text) => writeAllSync(Deno.stdout, text),
-      isTerminal: stdoutIsTerminal,
-      columns: stdoutIsTerminal ? terminalColumns() : undefined,
-    },
-    stderr: {
-      write: (text) => writeAllSync(Deno.stderr, text),
-      isTerminal: stderrIsTerminal,
-      columns: stderrIsTerminal ? terminalColumns() : undefined,
-    },
+    stdout: streamSink(Deno.stdout, stdoutIsTerminal),
+    stderr: streamSink(Deno.stderr, stderrIsTerminal),
     stdinIsTerminal: Deno.stdin.isTerminal(),
     readStdin: () => new Response(Deno.stdin.readable).text(),
     readLine: lazyStdinLines(),
     readSecret: (prompt) => readSecretFromTerminal(prompt),
+    askLine: (prompt) => readLineFromStdin(prompt),
     env,
     os,
     home: os === "windows" ? env("USERPROFILE") : env("HOME"),

@@ -79,6 +79,7 @@ export interface RawGlobalOptions {
   verifySsl?: boolean;
   caCert?: string;
   debug?: boolean;
+  quiet?: boolean;
   connectTimeout?: number;
   readTimeout?: number;
 }
@@ -139,6 +140,7 @@ export function resolveGlobals(
       (envVerify === undefined ? true : parseBoolean("QFIELDCLOUD_VERIFY_SSL", envVerify)),
     caCert: raw.caCert ?? io.env("QFIELDCLOUD_CA_CERT"),
     debug: raw.debug ?? false,
+    quiet: raw.quiet ?? false,
     connectTimeout: raw.connectTimeout ?? seconds(io, "QFC_SDK_CONNECT_TIMEOUT_S", 10),
     readTimeout: raw.readTimeout ?? seconds(io, "QFC_SDK_READ_TIMEOUT_S", 300),
   };

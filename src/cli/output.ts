@@ -111,6 +111,8 @@ export interface OutputOptions {
   json: boolean;
   /** Use ANSI colors on stderr (a terminal and no `NO_COLOR`). */
   color: boolean;
+  /** `--quiet`: print nothing but errors (and the `--json` document, which was asked for). */
+  quiet?: boolean;
 }
 
 /**
@@ -146,6 +148,16 @@ export class Output {
   /** Colors on stderr. */
   get color(): boolean {
     return this.#options.color;
+  }
+
+  /** `--quiet` mode: only errors are printed. */
+  get quiet(): boolean {
+    return this.#options.quiet ?? false;
+  }
+
+  /** True when human-readable results are printed: neither `--json` nor `--quiet`. */
+  get human(): boolean {
+    return !this.json && !this.quiet;
   }
 
   /** Standard error, for live progress. */
@@ -186,14 +198,14 @@ export class Output {
     this.#stdout.write(this.redact(stableJson(data)) + "\n");
   }
 
-  /** Prints a line of the human result on stdout (ignored in `--json` mode). */
+  /** Prints a line of the human result on stdout (ignored in `--json` and `--quiet` modes). */
   line(text = ""): void {
-    if (!this.json) this.#stdout.write(this.redact(text) + "\n");
+    if (this.human) this.#stdout.write(this.redact(text) + "\n");
   }
 
-  /** Prints a table on stdout (ignored in `--json` mode). */
+  /** Prints a table on stdout (ignored in `--json` and `--quiet` modes). */
   table<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
-    if (!this.json) this.#stdout.write(this.redact(formatTable(rows, columns)));
+    if (this.human) this.#stdout.write(this.redact(formatTable(rows, columns)));
   }
 
   /**
@@ -201,7 +213,7 @@ export class Output {
    * `export QFIELDCLOUD_TOKEN=...` line of `login`), bypassing the redactor.
    */
   secretLine(text: string): void {
-    if (!this.json) this.#stdout.write(text + "\n");
+    if (this.human) this.#stdout.write(text + "\n");
   }
 
   /**
@@ -212,13 +224,19 @@ export class Output {
     this.#stdout.write(stableJson(data) + "\n");
   }
 
-  /** Prints a notice on stderr (both modes). */
+  /** Prints a notice on stderr (both modes; not with `--quiet`). */
   notice(text: string): void {
+    if (!this.quiet) this.#stderr.write(this.redact(text) + "\n");
+  }
+
+  /** Prints lines on stderr that explain an error (a failed job's feedback), even with `--quiet`. */
+  errorDetail(text: string): void {
     this.#stderr.write(this.redact(text) + "\n");
   }
 
-  /** Prints `warning: ...` on stderr (both modes). */
+  /** Prints `warning: ...` on stderr (both modes; not with `--quiet`). */
   warn(text: string): void {
+    if (this.quiet) return;
     const label = this.color ? "\x1b[33mwarning\x1b[0m" : "warning";
     this.#stderr.write(`${label}: ${this.redact(text)}\n`);
   }

@@ -124,6 +124,13 @@ export function createProgram(ctx: CliContext, hooks: ProgramHooks = {}): Comman
       ).argParser(parseSeconds),
     )
     .addOption(new Option("--debug", "Print requests and stack traces on stderr (tokens masked)."))
+    .addOption(
+      new Option(
+        "-q, --quiet",
+        "Print nothing but errors: no tables, sentences, notices, warnings or progress (a --json " +
+          "document is still printed).",
+      ),
+    )
     .addHelpText("after", `\n${ENVIRONMENT}\n\n${exitCodesHelp()}\n\n${EXAMPLES}\n`);
 
   program.on("option:json", () => format = "json");

@@ -83,3 +83,48 @@ export async function readSecretFromTerminal(prompt: string): Promise<string> {
   }
   return chars.join("");
 }
+
+/**
+ * Prompts on stderr and reads one line from standard input, echoed as typed;
+ * for confirmations. The end of input counts as an empty answer.
+ *
+ * @example
+ * ```ts ignore
+ * import { readLineFromStdin } from "./prompt.ts";
+ * const answer = await readLineFromStdin("Type the name to confirm: ");
+ * ```
+ */
+export async function readLineFromStdin(prompt: string): Promise<string> {
+  Deno.stderr.writeSync(new TextEncoder().encode(prompt));
+  const bytes: number[] = [];
+  const buffer = new Uint8Array(1);
+  // One byte at a time, so nothing after the line is consumed.
+  while (true) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null || buffer[0] === 0x0a) break;
+    bytes.push(buffer[0]);
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
+}
+
+/**
+ * Asks a question on the terminal and returns the answer line. Ctrl-C (the run's
+ * abort signal) ends the wait at once, although the line is still being read.
+ *
+ * @example
+ * ```ts ignore
+ * const answer = await askLine(ctx.io, "Type alice/survey to confirm: ");
+ * ```
+ */
+export function askLine(io: CliIo, prompt: string): Promise<string> {
+  const signal = io.signal;
+  if (!signal) return io.askLine(prompt);
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    io.askLine(prompt).then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}

@@ -6,8 +6,11 @@
  */
 
 import { Argument, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { type Collaborator, ProjectCollaboratorRole } from "../../../mod.ts";
+import { type Collaborator, ProjectCollaboratorRole, QfcRequestException } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { ExitCode } from "../exit_codes.ts";
+import { projectArgument, projectClient } from "../project_ref.ts";
 
 const ROLES = Object.values(ProjectCollaboratorRole);
 
@@ -33,22 +36,39 @@ function roleArgument() {
 export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: CliContext): void {
   program.command("collaborators-get")
     .description("List a project's collaborators and their roles.")
-    .argument("<project_id>", "Project id.")
-    .action(async (projectId) => {
-      const collaborators = await (await ctx.client()).getProjectCollaborators(projectId);
+    .addArgument(projectArgument())
+    .action(async (ref) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const collaborators = await client.getProjectCollaborators(projectId);
       ctx.out.result(collaborators, () => {
-        if (collaborators.length === 0) ctx.out.line(`No collaborators in project "${projectId}".`);
+        if (collaborators.length === 0) ctx.out.line(`No collaborators in project "${ref.text}".`);
         else ctx.out.table(collaborators, COLUMNS);
       });
     });
 
   program.command("collaborators-add")
     .description("Add a user or team as a collaborator of a project, with a role.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<username>", "Username (or @organization/team).")
     .addArgument(roleArgument())
-    .action(async (projectId, username, role) => {
-      const added = await (await ctx.client()).addProjectCollaborator(projectId, username, role);
+    .action(async (ref, username, role) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const added = await client.addProjectCollaborator(projectId, username, role).catch(
+        async (error) => {
+          if (!(error instanceof QfcRequestException) || error.code !== "validation_error") {
+            throw error;
+          }
+          // The server says only "Validation error"; name the likeliest cause when it is so.
+          const existing = (await client.getProjectCollaborators(projectId).catch(() => []))
+            .find((c) => c.collaborator.toLowerCase() === username.toLowerCase());
+          if (!existing) throw error;
+          throw new CliError(
+            `"${username}" is already a collaborator of project "${ref.text}" with role "${existing.role}"`,
+            ExitCode.REJECTED,
+            { hint: `Change the role with "qfieldcloud-cli collaborators-patch"`, cause: error },
+          );
+        },
+      );
       ctx.out.result(added, () => {
         ctx.out.line(
           `Collaborator "${added.collaborator}" added to project "${added.project_id}" with role "${added.role}".`,
@@ -58,15 +78,12 @@ export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: C
 
   program.command("collaborators-patch")
     .description("Change a collaborator's role.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<username>", "Username (or @organization/team).")
     .addArgument(roleArgument())
-    .action(async (projectId, username, role) => {
-      const changed = await (await ctx.client()).patchProjectCollaborators(
-        projectId,
-        username,
-        role,
-      );
+    .action(async (ref, username, role) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const changed = await client.patchProjectCollaborators(projectId, username, role);
       ctx.out.result(changed, () => {
         ctx.out.line(
           `Collaborator "${changed.collaborator}" of project "${changed.project_id}" now has role "${changed.role}".`,
@@ -76,12 +93,13 @@ export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: C
 
   program.command("collaborators-remove")
     .description("Remove a collaborator from a project.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<username>", "Username (or @organization/team).")
-    .action(async (projectId, username) => {
-      await (await ctx.client()).removeProjectCollaborator(projectId, username);
+    .action(async (ref, username) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      await client.removeProjectCollaborator(projectId, username);
       ctx.out.result({ removed: true, project_id: projectId, collaborator: username }, () => {
-        ctx.out.line(`Collaborator "${username}" removed from project "${projectId}".`);
+        ctx.out.line(`Collaborator "${username}" removed from project "${ref.text}".`);
       });
     });
 }

@@ -6,13 +6,20 @@
  */
 
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { type RemoteFile, resolveLocalPath } from "../../../mod.ts";
+import { type RemoteFile, resolveLocalPath, walkLocalFiles } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { integerParser } from "../options.ts";
-import { downloadOptions, reportTransfer, resultJson, runTransfer } from "./transfer_report.ts";
+import { projectArgument, projectClient } from "../project_ref.ts";
+import {
+  downloadOptions,
+  filterGlobsOf,
+  reportTransfer,
+  resultJson,
+  runTransfer,
+} from "./transfer_report.ts";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -59,15 +66,16 @@ const GLOB_CHARS = /[*?[]/;
 export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContext): void {
   program.command("list-files")
     .description("List a project's files.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addOption(new Option("--skip-metadata", "Accepted for compatibility; no effect.").hideHelp())
     .addOption(new Option("--no-skip-metadata", "Accepted for compatibility.").hideHelp())
-    .action(async (projectId) => {
-      const files = await (await ctx.client()).listRemoteFiles(projectId);
+    .action(async (ref) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const files = await client.listRemoteFiles(projectId);
       files.sort((a, b) => a.name.localeCompare(b.name));
       ctx.out.result(files, () => {
         if (files.length === 0) {
-          ctx.out.line(`No files in project "${projectId}".`);
+          ctx.out.line(`No files in project "${ref.text}".`);
           return;
         }
         ctx.out.table(files, [
@@ -88,7 +96,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       "Upload the files of a local folder to a project. Files whose etag equals the remote one\n" +
         "are skipped (unless --force); .qgs/.qgz files go last. Exits 8 if some files failed.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<project_path>", "Local folder to upload.")
     .addOption(filterOption("every file"))
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
@@ -97,8 +105,8 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
     .option("--no-force", "Skip the files that are unchanged.")
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be uploaded; upload nothing.");
-  upload.action(async (projectId, projectPath, options) => {
-    const client = await ctx.client();
+  upload.action(async (ref, projectPath, options) => {
+    const { client, projectId } = await projectClient(ctx, ref);
     const dryRun = options.dryRun ?? false;
     const words = { verb: "upload", done: "Uploaded", nothing: "Nothing to upload." };
     await runTransfer(
@@ -108,13 +116,17 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       dryRun,
       (hooks) =>
         client.uploadFiles(projectId, projectPath, {
-          filter: options.filter,
+          filter: filterGlobsOf(options.filter),
           throwOnError: options.throwOnError ?? false,
           force: options.force ?? false,
           concurrency: options.concurrency,
           dryRun,
           ...hooks,
         }),
+      {
+        globs: options.filter,
+        countFiles: async () => (await walkLocalFiles(projectPath)).length,
+      },
     );
   });
 
@@ -124,7 +136,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
         "one are skipped (unless --force-download); interrupted downloads resume. With\n" +
         "--version-id, downloads that version of the one file named by --filter.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<local_dir>", "Local folder to download into.")
     .addOption(filterOption("every file"))
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
@@ -135,13 +147,13 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
     .addOption(verifyOption())
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be downloaded; download nothing.")
-    .action(async (projectId, localDir, options) => {
-      const client = await ctx.client();
+    .action(async (ref, localDir, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
       const dryRun = options.dryRun ?? false;
       const words = { verb: "download", done: "Downloaded", nothing: "Nothing to download." };
       if (options.versionId !== undefined) {
         const name = options.filter?.length === 1 ? options.filter[0] : undefined;
-        if (name === undefined || GLOB_CHARS.test(name)) {
+        if (!name || GLOB_CHARS.test(name)) {
           throw new CliUsageError(
             "--version-id needs the file's exact name in one --filter, e.g. --filter data.gpkg",
           );
@@ -154,7 +166,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
           throw new CliError(
             file
               ? `File "${name}" has no version "${options.versionId}"`
-              : `Project "${projectId}" has no file "${name}"`,
+              : `Project "${ref.text}" has no file "${name}"`,
             ExitCode.NOT_FOUND,
           );
         }
@@ -183,6 +195,10 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
         dryRun,
         (hooks) =>
           client.downloadProject(projectId, localDir, { ...downloadOptions(options), ...hooks }),
+        {
+          globs: options.filter,
+          countFiles: async () => (await client.listRemoteFiles(projectId)).length,
+        },
       );
     });
 
@@ -191,14 +207,15 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
       "Delete the project files that match any of the globs. A * also matches /. Exits 8 if\n" +
         "some files failed.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<paths...>", "Globs or names of the files to delete.")
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
     .option("--no-throw-on-error", "Go on with the other files when one fails.")
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be deleted; delete nothing.")
-    .action(async (projectId, paths, options) => {
-      const results = await (await ctx.client()).deleteFiles(projectId, paths, {
+    .action(async (ref, paths, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const results = await client.deleteFiles(projectId, paths, {
         throwOnError: options.throwOnError ?? false,
         concurrency: options.concurrency,
         dryRun: options.dryRun ?? false,
@@ -214,14 +231,15 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
 
   program.command("delete-file")
     .description("Delete one file with all its versions, or only one version.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<filename>", "The file's name in the project, e.g. DCIM/photo.jpg.")
     .option(
       "--version-id <version_id>",
       "Delete only this version. Otherwise the file and all its versions are deleted.",
     )
-    .action(async (projectId, filename, options) => {
-      const result = await (await ctx.client()).deleteFile(projectId, filename, {
+    .action(async (ref, filename, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const result = await client.deleteFile(projectId, filename, {
         versionId: options.versionId,
         signal: ctx.io.signal,
       });

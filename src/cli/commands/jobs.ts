@@ -12,6 +12,7 @@ import { CliError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { stableJson } from "../output.ts";
 import { integerParser, parseSeconds } from "../options.ts";
+import { parseJobId, projectArgument, projectClient } from "../project_ref.ts";
 
 /** Job types a user can trigger (the server refuses `create_project`). */
 const TRIGGER_TYPES = ["package", "delta_apply", "process_projectfile"] as const;
@@ -73,10 +74,10 @@ async function waitAndReport(
       ctx.out.printJson(full);
     } else if (job.feedback !== null && job.feedback !== undefined) {
       const lines = stableJson(job.feedback).split("\n");
-      ctx.out.notice("Job feedback:");
-      ctx.out.notice(lines.slice(0, FEEDBACK_LINES).join("\n"));
+      ctx.out.errorDetail("Job feedback:");
+      ctx.out.errorDetail(lines.slice(0, FEEDBACK_LINES).join("\n"));
       if (lines.length > FEEDBACK_LINES) {
-        ctx.out.notice(
+        ctx.out.errorDetail(
           `… ${
             lines.length - FEEDBACK_LINES
           } more lines: see "qfieldcloud-cli --json job-status ${job.id}"`,
@@ -98,26 +99,29 @@ async function waitAndReport(
 export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext): void {
   program.command("list-jobs")
     .description("List a project's jobs.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addOption(new Option("--type <job_type>", "Only jobs of this type.").choices(LIST_TYPES))
     .addOption(
-      new Option("-l, --limit <n>", "Return at most this many jobs (one page).")
-        .argParser(integerParser(1)),
+      new Option(
+        "-l, --limit <n>",
+        "Return at most this many jobs (of --type, when given: pages are read until enough match).",
+      ).argParser(integerParser(1)),
     )
     .addOption(
-      new Option("-o, --offset <n>", "Skip this many jobs (one page).")
+      new Option("-o, --offset <n>", "Skip this many jobs (of --type, when given).")
         .argParser(integerParser(0)),
     )
-    .action(async (projectId, options) => {
+    .action(async (ref, options) => {
       const pagination = options.limit !== undefined || options.offset !== undefined
         ? new Pagination({ limit: options.limit, offset: options.offset })
         : undefined;
-      const jobs = await (await ctx.client()).listJobs(projectId, {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const jobs = await client.listJobs(projectId, {
         jobType: options.type,
         pagination,
       });
       ctx.out.result(jobs, () => {
-        if (jobs.length === 0) ctx.out.line(`No jobs in project "${projectId}".`);
+        if (jobs.length === 0) ctx.out.line(`No jobs in project "${ref.text}".`);
         else ctx.out.table(jobs, JOB_COLUMNS);
       });
     });
@@ -127,19 +131,19 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
       "Trigger a job. Without --force, an unfinished job of the same type is returned instead\n" +
         "of a new one. With --wait, wait until it ends; a failed job exits 9 with its feedback.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addArgument(new Argument("<job_type>", "Job type.").choices(TRIGGER_TYPES))
     .option("--force", "Create a new job even if one is unfinished. Default: no.")
     .option("--no-force", "Reuse an unfinished job of the same type.")
     .option("--wait", "Wait until the job finishes or fails.")
     .addOption(timeoutOption())
     .addOption(intervalOption())
-    .action(async (projectId, jobType, options) => {
-      const client = await ctx.client();
+    .action(async (ref, jobType, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
       const job = await client.jobTrigger(projectId, jobType, { force: options.force ?? false });
       if (!options.wait) {
         ctx.out.result(job, () => {
-          ctx.out.line(`Job of type "${job.type}" triggered for project "${projectId}": ${job.id}`);
+          ctx.out.line(`Job of type "${job.type}" triggered for project "${ref.text}": ${job.id}`);
         });
         return;
       }
@@ -149,7 +153,7 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
 
   program.command("job-status")
     .description("Show a job's status.")
-    .argument("<job_id>", "Job id.")
+    .addArgument(new Argument("<job_id>", "Job id.").argParser(parseJobId))
     .action(async (jobId) => {
       const job = await (await ctx.client()).jobStatus(jobId);
       ctx.out.result(job, () => {
@@ -162,7 +166,7 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
       "Wait until a job ends, polling its status. Exits 0 when it finished, 9 (printing its\n" +
         "feedback) when it failed, 10 on --timeout.",
     )
-    .argument("<job_id>", "Job id.")
+    .addArgument(new Argument("<job_id>", "Job id.").argParser(parseJobId))
     .addOption(timeoutOption())
     .addOption(intervalOption())
     .action(async (jobId, options) => {

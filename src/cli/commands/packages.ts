@@ -10,6 +10,7 @@ import type { CliContext } from "../context.ts";
 import { formatBytes } from "../output.ts";
 import { concurrencyOption, filterOption, verifyOption } from "./files.ts";
 import { downloadOptions, runTransfer } from "./transfer_report.ts";
+import { projectArgument, projectClient } from "../project_ref.ts";
 
 /**
  * Adds the package commands.
@@ -22,11 +23,12 @@ import { downloadOptions, runTransfer } from "./transfer_report.ts";
 export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliContext): void {
   program.command("package-latest")
     .description("Show the latest package of a project: its status, files and layer checks.")
-    .argument("<project_id>", "Project id.")
-    .action(async (projectId) => {
-      const latest = await (await ctx.client()).packageLatest(projectId);
+    .addArgument(projectArgument())
+    .action(async (ref) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const latest = await client.packageLatest(projectId);
       ctx.out.result(latest, () => {
-        ctx.out.line(`Packaging status for ${projectId}: ${latest.status}`);
+        ctx.out.line(`Packaging status for ${ref.text}: ${latest.status}`);
         if (latest.packaged_at) ctx.out.line(`Packaged at: ${latest.packaged_at}`);
         if (latest.files?.length) {
           ctx.out.line();
@@ -57,7 +59,7 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
       "Download the files of the project's latest package (for QField) into a local folder.\n" +
         "Files whose local etag equals the package's are skipped (unless --force-download).",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<local_dir>", "Local folder to download into.")
     .addOption(filterOption("every packaged file"))
     .option("--throw-on-error", "Stop at the first file that fails. Default: no.")
@@ -67,8 +69,8 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
     .addOption(verifyOption())
     .addOption(concurrencyOption())
     .option("--dry-run", "Show what would be downloaded; download nothing.")
-    .action(async (projectId, localDir, options) => {
-      const client = await ctx.client();
+    .action(async (ref, localDir, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
       const dryRun = options.dryRun ?? false;
       const words = {
         verb: "download",
@@ -82,6 +84,10 @@ export function registerPackageCommands(program: CommandUnknownOpts, ctx: CliCon
         dryRun,
         (hooks) =>
           client.packageDownload(projectId, localDir, { ...downloadOptions(options), ...hooks }),
+        {
+          globs: options.filter,
+          countFiles: async () => (await client.packageLatest(projectId)).files?.length ?? 0,
+        },
       );
     });
 }

@@ -9,11 +9,31 @@
 import { Argument, type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import { Pagination, type PatchProjectOptions } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
-import { CliUsageError } from "../errors.ts";
+import { CliError, CliUsageError } from "../errors.ts";
+import { ExitCode } from "../exit_codes.ts";
 import { flagPair, integerParser } from "../options.ts";
+import { askLine } from "../prompt.ts";
+import { projectArgument, projectClient, projectOption, resolveProjectId } from "../project_ref.ts";
 import { printRecord, PROJECT_COLUMNS, PROJECT_FIELDS } from "./common.ts";
 
 const PROJECT_TYPES = ["regular", "template", "shared_datasets"] as const;
+
+/** The server's rule for project names (`^[a-zA-Z0-9-_\.]+$`, opengisch/QFieldCloud#10). */
+const PROJECT_NAME = /^[a-zA-Z0-9_.-]+$/;
+
+/**
+ * Refuses a project name the server would refuse with a bare `api_error`, before sending it,
+ * and suggests a name that passes.
+ */
+function checkProjectName(name: string): string {
+  if (PROJECT_NAME.test(name)) return name;
+  const suggestion = name.normalize("NFKD").replace(/\p{M}/gu, "").replace(/ß/g, "ss")
+    .replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "");
+  throw new CliUsageError(
+    `Invalid project name "${name}": names may hold only a-z, A-Z, 0-9, "-", "_" and "."`,
+    { hint: suggestion ? `For example "${suggestion}"` : undefined },
+  );
+}
 
 /**
  * Adds the project commands.
@@ -70,9 +90,10 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
 
   program.command("get-project")
     .description("Show a project.")
-    .argument("<project_id>", "Project id.")
-    .action(async (projectId) => {
-      const project = await (await ctx.client()).getProject(projectId);
+    .addArgument(projectArgument())
+    .action(async (ref) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const project = await client.getProject(projectId);
       ctx.out.result(project, () => printRecord(ctx.out, project, PROJECT_FIELDS));
     });
 
@@ -85,7 +106,12 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
       new Option("--project-type <type>", "Type of the project. Default: regular.")
         .choices(PROJECT_TYPES),
     )
-    .option("--clone-from <project_id>", "Copy the files of this project into the new one.");
+    .addOption(
+      projectOption(
+        "--clone-from <project_id>",
+        "Copy the files of this project (id or OWNER/NAME) into the new one.",
+      ),
+    );
   const createPublic = flagPair(
     create,
     "--is-public",
@@ -94,12 +120,14 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
     "Make the project private. Default.",
   );
   create.action(async (name, options) => {
-    const project = await (await ctx.client()).createProject(name, {
+    checkProjectName(name);
+    const client = await ctx.client();
+    const project = await client.createProject(name, {
       owner: options.owner,
       description: options.description,
       isPublic: createPublic() ?? false,
       projectType: options.projectType,
-      cloneFromProject: options.cloneFrom,
+      cloneFromProject: options.cloneFrom && await resolveProjectId(client, options.cloneFrom),
     });
     ctx.out.result(project, () => {
       ctx.out.line(`Created project "${project.owner}/${project.name}" with id ${project.id}.`);
@@ -108,7 +136,7 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
 
   const patch = program.command("patch-project")
     .description("Change a project: only the options given are sent.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .option("--name <name>", "New project name.")
     .option("--description <text>", 'New description ("" clears it).')
     .option("--owner <owner>", "Transfer the project to this user or organization.")
@@ -122,9 +150,9 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
     "Make the project public.",
     "Make the project private.",
   );
-  patch.action(async (projectId, options) => {
+  patch.action(async (ref, options) => {
     const changes: PatchProjectOptions = {};
-    if (options.name !== undefined) changes.name = options.name;
+    if (options.name !== undefined) changes.name = checkProjectName(options.name);
     if (options.description !== undefined) changes.description = options.description;
     if (options.owner !== undefined) changes.owner = options.owner;
     if (options.projectType !== undefined) changes.projectType = options.projectType;
@@ -135,38 +163,60 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
         "Nothing to change: pass --name, --description, --owner, --project-type, --is-public or --is-no-public",
       );
     }
-    const project = await (await ctx.client()).patchProject(projectId, changes);
+    const { client, projectId } = await projectClient(ctx, ref);
+    const project = await client.patchProject(projectId, changes);
     ctx.out.result(project, () => {
       ctx.out.line(`Patched project "${project.owner}/${project.name}" (${project.id}).`);
     });
   });
 
   program.command("delete-project")
-    .description("Delete a project with all its files, jobs and packages.")
-    .argument("<project_id>", "Project id.")
-    .action(async (projectId) => {
-      await (await ctx.client()).deleteProject(projectId);
+    .description(
+      "Delete a project with all its files, jobs and packages. On a terminal, asks you to type\n" +
+        "OWNER/NAME first (--yes skips that); never asks when stdin is not a terminal.",
+    )
+    .addArgument(projectArgument())
+    .option("-y, --yes", "Do not ask for confirmation.")
+    .action(async (ref, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      if (!options.yes && ctx.io.stdinIsTerminal) {
+        const project = await client.getProject(projectId);
+        const fullName = `${project.owner}/${project.name}`;
+        const answer = await askLine(
+          ctx.io,
+          `Delete project "${fullName}" (${projectId}) with all its files, jobs and packages?\n` +
+            `Type ${fullName} to confirm: `,
+        );
+        if (answer.trim() !== fullName) {
+          throw new CliError(`Not deleted: the answer was not "${fullName}"`, ExitCode.FAILURE, {
+            hint: "Pass --yes to delete without the question",
+          });
+        }
+      }
+      await client.deleteProject(projectId);
       ctx.out.result({ deleted: true, project_id: projectId }, () => {
-        ctx.out.line(`Deleted project "${projectId}".`);
+        ctx.out.line(`Deleted project "${ref.text}".`);
       });
     });
 
   program.command("upload-project-thumbnail")
     .description("Upload a PNG or JPEG image (at most 5 MiB) as the project's thumbnail.")
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .addArgument(new Argument("<local_filename>", "The .png, .jpg or .jpeg file."))
-    .action(async (projectId, localFilename) => {
-      await (await ctx.client()).uploadProjectThumbnail(projectId, localFilename);
+    .action(async (ref, localFilename) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      await client.uploadProjectThumbnail(projectId, localFilename);
       ctx.out.result({ uploaded: true, project_id: projectId, filename: localFilename }, () => {
-        ctx.out.line(`Uploaded "${localFilename}" as the thumbnail of project "${projectId}".`);
+        ctx.out.line(`Uploaded "${localFilename}" as the thumbnail of project "${ref.text}".`);
       });
     });
 
   program.command("get-project-seed")
     .description("Show how a project was seeded (extent, basemaps, XLSForm).")
-    .argument("<project_id>", "Project id.")
-    .action(async (projectId) => {
-      const seed = await (await ctx.client()).getProjectSeed(projectId);
+    .addArgument(projectArgument())
+    .action(async (ref) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const seed = await client.getProjectSeed(projectId);
       ctx.out.result(seed, () => printRecord(ctx.out, seed));
     });
 
@@ -175,12 +225,13 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
       "Download the XLSForm a project was seeded with into a directory. The file name comes\n" +
         "from the server (normally xlsform.xlsx); an existing file of that name is replaced.",
     )
-    .argument("<project_id>", "Project id.")
+    .addArgument(projectArgument())
     .argument("<local_dir>", "Directory to write to (created if missing).")
-    .action(async (projectId, localDir) => {
-      const path = await (await ctx.client()).getProjectSeedXlsform(projectId, localDir);
+    .action(async (ref, localDir) => {
+      const { client, projectId } = await projectClient(ctx, ref);
+      const path = await client.getProjectSeedXlsform(projectId, localDir);
       ctx.out.result({ project_id: projectId, path }, () => {
-        ctx.out.line(`Saved the XLSForm of project "${projectId}" to ${path}.`);
+        ctx.out.line(`Saved the XLSForm of project "${ref.text}" to ${path}.`);
       });
     });
 }

@@ -12,7 +12,7 @@ import {
   type TransferResult,
 } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
-import { CliError } from "../errors.ts";
+import { briefErrorLine, CliError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { ProgressDisplay } from "../progress.ts";
@@ -61,7 +61,7 @@ export function startProgress(
   ctx: CliContext,
   verb: string,
 ): { onProgress: (event: TransferProgressEvent) => void; finish: () => void } {
-  const live = ctx.io.stderr.isTerminal && !ctx.out.json;
+  const live = ctx.io.stderr.isTerminal && ctx.out.human;
   const display = new ProgressDisplay({
     sink: ctx.io.stderr,
     verb,
@@ -96,6 +96,7 @@ export async function runTransfer(
   words: TransferWords,
   dryRun: boolean,
   transfer: (hooks: TransferHooks) => Promise<TransferResult | TransferResult[]>,
+  filter?: FilterCheck,
 ): Promise<void> {
   const progress = startProgress(ctx, progressVerb);
   let results;
@@ -104,7 +105,49 @@ export async function runTransfer(
   } finally {
     progress.finish();
   }
-  reportTransfer(ctx, Array.isArray(results) ? results : [results], words, dryRun);
+  const list = Array.isArray(results) ? results : [results];
+  reportTransfer(ctx, list, words, dryRun);
+  if (list.length === 0 && filter) await reportFilterMatchedNone(ctx, filter);
+}
+
+/** What {@linkcode runTransfer} needs to say that `--filter` matched nothing. */
+export interface FilterCheck {
+  /** The `--filter` globs as given. */
+  globs: readonly string[] | undefined;
+  /** Counts the files the filter chose from; called only when it matched none. */
+  countFiles: () => Promise<number>;
+}
+
+/**
+ * The `--filter` globs that filter: an empty glob (`--filter ''`) means every file, as
+ * no `--filter` does, in every command (the Python SDK's `upload_files` turns "" into "*").
+ *
+ * @example
+ * ```ts
+ * import { filterGlobsOf } from "./transfer_report.ts";
+ * console.log(filterGlobsOf([""])); // undefined
+ * ```
+ */
+export function filterGlobsOf(globs: readonly string[] | undefined): string[] | undefined {
+  const kept = (globs ?? []).filter((glob) => glob !== "");
+  return kept.length > 0 ? kept : undefined;
+}
+
+/**
+ * Says on stderr that the filter matched none of the files, when there were some; the exit
+ * code stays 0, as in the Python CLI.
+ */
+async function reportFilterMatchedNone(ctx: CliContext, filter: FilterCheck): Promise<void> {
+  const globs = filterGlobsOf(filter.globs);
+  if (!globs || ctx.out.quiet) return;
+  const count = await filter.countFiles().catch(() => 0);
+  if (count === 0) return;
+  const flags = globs.map((glob) => `--filter '${glob}'`).join(" ");
+  ctx.out.notice(
+    `${flags} matched none of the ${count} file${
+      count === 1 ? "" : "s"
+    }; matching is case-sensitive`,
+  );
 }
 
 /** The flags the download commands share, as commander parses them. */
@@ -138,7 +181,7 @@ export function downloadOptions(
   & Pick<DownloadFlags, "filter" | "concurrency">
   & { verify: DownloadVerification } {
   return {
-    filter: flags.filter,
+    filter: filterGlobsOf(flags.filter),
     throwOnError: flags.throwOnError ?? false,
     forceDownload: flags.forceDownload ?? false,
     concurrency: flags.concurrency,
@@ -157,9 +200,15 @@ export interface TransferWords {
   nothing: string;
 }
 
+/** A failed file's reason, once: what went wrong and what to do, without the request's URL. */
+function failureNote(result: TransferResult): string {
+  return result.error ? briefErrorLine(result.error) : result.reason ?? "unknown error";
+}
+
 /**
- * Prints the results (a table and a summary, or the JSON document), warns
- * about each failed file on stderr, and fails with exit code 8 if any failed.
+ * Prints the results (a table and a summary, or the JSON document) and fails
+ * with exit code 8 if any file failed. Each failure's reason is printed once:
+ * in the table, or with `--quiet` (no table) as one `error:` line per file.
  *
  * @example
  * ```ts ignore
@@ -188,7 +237,10 @@ export function reportTransfer(
       },
       { header: "SIZE", value: (r) => formatBytes(r.size), right: true },
       { header: "NAME", value: (r) => r.name },
-      { header: "NOTE", value: (r) => r.error?.message ?? r.reason ?? "" },
+      {
+        header: "NOTE",
+        value: (r) => r.status === FileTransferStatus.FAILED ? failureNote(r) : r.reason ?? "",
+      },
     ]);
     if (dryRun) {
       out.line(
@@ -202,12 +254,10 @@ export function reportTransfer(
       );
     }
   });
-  for (const result of failed) {
-    out.warn(
-      `File "${result.name}" failed to ${words.verb}: ${
-        result.error?.message ?? result.reason ?? "unknown error"
-      }`,
-    );
+  if (out.quiet && !out.json) {
+    for (const result of failed) {
+      out.error(`error: "${result.name}" failed to ${words.verb}: ${failureNote(result)}`);
+    }
   }
   if (failed.length > 0) {
     throw new CliError(
