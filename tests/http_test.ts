@@ -10,6 +10,7 @@ import {
   RequestCore,
   VERSION,
 } from "../mod.ts";
+import { PROXY_500_HTML } from "../testing/proxy_500.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -31,9 +32,7 @@ async function failure(promise: Promise<unknown>): Promise<QfcRequestException> 
 }
 
 const noRetryDelay = { baseDelayMs: 1, maxDelayMs: 2 };
-const proxyPage = await Deno.readTextFile(
-  new URL("../../shared/qfieldcloud-data/500.html", import.meta.url),
-).catch(() => "<html><head><title>Error 500 - Internal Server Error</title></head></html>");
+const proxyPage = PROXY_500_HTML;
 
 Deno.test("RequestCore builds URLs", async (t) => {
   await t.step("adds the trailing slash to the base URL and to every path", () => {
