@@ -6,7 +6,7 @@
  * @module
  */
 import { createJob } from "../jobs.ts";
-import { isQgisProjectFileName, isValidQgisProject, parseQgisProject } from "../qgis.ts";
+import { InvalidQgisProjectError, isQgisProjectFileName, qgisProjectFileVersion } from "../qgis.ts";
 import { ApiError, type RequestContext, type Router } from "../router.ts";
 import {
   type ClientType,
@@ -158,9 +158,14 @@ async function commitUpload(
     }
     let qgisVersion: string | null = null;
     if (isQgis) {
-      const bytes = await storage.readAll(blob.key);
-      if (!(await isValidQgisProject(bytes))) throw new ApiError("invalid_qgis_project_file");
-      qgisVersion = (await parseQgisProject(bytes)).version;
+      try {
+        qgisVersion = await qgisProjectFileVersion(await storage.readAll(blob.key));
+      } catch (error) {
+        if (error instanceof InvalidQgisProjectError) {
+          throw new ApiError("invalid_qgis_project_file");
+        }
+        throw error;
+      }
     }
     if (checks.clientType !== "qfield" && checks.clientType !== "worker") {
       const owner = project.owner;
