@@ -31,6 +31,7 @@ Options:
   --storage DIR         keep file contents in DIR instead of memory
   --keep-versions N     file versions kept per file (default 10)
   --quota BYTES         storage quota per owner (default unlimited)
+  --latency-ms MS       delay added before answering each request (default 0)
   -h, --help            show this help
 `;
 
@@ -106,6 +107,9 @@ export function parseServeArgs(args: readonly string[]): ServeCommand {
       }
       case "--job-seconds":
         options.jobSeconds = nonNegativeNumber(flag, takeValue(), false);
+        break;
+      case "--latency-ms":
+        options.latencyMs = nonNegativeNumber(flag, takeValue(), false);
         break;
       case "--storage": {
         const dir = takeValue();

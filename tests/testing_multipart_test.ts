@@ -133,11 +133,13 @@ Deno.test("parseServeArgs() reads repeatable flags and refuses bad ones", () => 
       storageDir: "/tmp/x",
     },
   });
+  expect(parseServeArgs(["--latency-ms", "30"])).toMatchObject({ options: { latencyMs: 30 } });
   expect(parseServeArgs(["--help"])).toEqual({ kind: "help" });
   for (
     const bad of [
       ["--bogus"],
       ["--port", "x"],
+      ["--latency-ms", "-1"],
       ["--port"],
       ["--user", "nopassword"],
       ["--org", "acme:nobody"],

@@ -5,7 +5,7 @@
  * @module
  */
 import { createJob } from "../jobs.ts";
-import { ApiError, type RequestContext, type Router } from "../router.ts";
+import { ApiError, jsonResponse, paginate, type RequestContext, type Router } from "../router.ts";
 import {
   canRepackage,
   formatDateTime,
@@ -174,8 +174,14 @@ function listProjects(ctx: RequestContext): Response {
     if (!role) return false;
     return role.origin !== "public" || includePublic;
   });
-  projects = filterAndOrder(ctx, projects);
-  return ctx.paginate(projects.map((p) => projectJson(state, p, user)));
+  return projectsPage(ctx, filterAndOrder(ctx, projects), user);
+}
+
+/** Serializes only the requested page, as DRF does: a page of a long list stays cheap. */
+function projectsPage(ctx: RequestContext, projects: Project[], user: User | undefined): Response {
+  const page = paginate(ctx, projects);
+  const json = page.items.map((p) => projectJson(ctx.state, p, user));
+  return jsonResponse(json, 200, page.headers);
 }
 
 function filterAndOrder(ctx: RequestContext, input: Project[]): Project[] {
@@ -203,7 +209,7 @@ function filterAndOrder(ctx: RequestContext, input: Project[]): Project[] {
 function listPublicProjects(ctx: RequestContext): Response {
   const state = ctx.state;
   const projects = filterAndOrder(ctx, [...state.projects.values()].filter((p) => p.isPublic));
-  return ctx.paginate(projects.map((p) => projectJson(state, p, ctx.user)));
+  return projectsPage(ctx, projects, ctx.user);
 }
 
 /** Applies the writable serializer fields shared by create and update. */
