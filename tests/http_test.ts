@@ -385,7 +385,10 @@ Deno.test("pagination", async (t) => {
 });
 
 /** A paginating server over `items`, which may change between requests. */
-function pagingServer(items: { i: number }[], onRequest: (search: string) => Promise<void>) {
+function pagingServer(
+  items: { i: number }[],
+  onRequest: (search: string) => void | Promise<void>,
+) {
   return async (request: Request) => {
     const url = new URL(request.url);
     await onRequest(url.search);
@@ -427,7 +430,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
   await t.step("a list that grows meanwhile is followed to its end", async () => {
     const items = Array.from({ length: 45 }, (_, i) => ({ i }));
     await withServer(
-      pagingServer(items, async (search) => {
+      pagingServer(items, (search) => {
         if (search.endsWith("offset=0")) {
           for (let i = 45; i < 70; i++) items.push({ i });
         }
@@ -447,7 +450,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
       if (new URL(request.url).searchParams.get("offset") === "50") {
         return Response.json({ code: "api_error", message: "no" }, { status: 400 });
       }
-      return await pagingServer(items, async () => {})(request);
+      return await pagingServer(items, () => {})(request);
     }, async (base) => {
       const core = new RequestCore({ url: base, retry: { attempts: 1 } });
       await expect(core.list({ path: ["x"] }, undefined, 10)).rejects.toThrow(/400/);
@@ -458,7 +461,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
     const items = Array.from({ length: 1000 }, (_, i) => ({ i }));
     const seen: string[] = [];
     await withServer(
-      pagingServer(items, async (search) => void seen.push(search)),
+      pagingServer(items, (search) => void seen.push(search)),
       async (base) => {
         const client = new Client({ url: base, token: "t" });
         for await (const project of client.iterateProjects()) {

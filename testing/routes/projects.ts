@@ -169,7 +169,7 @@ function listProjects(ctx: RequestContext): Response {
   }
   const includePublic = ctx.queryParam("include-public") === "1" ||
     includePublicUnderscore === "1";
-  let projects = [...state.projects.values()].filter((p) => {
+  const projects = [...state.projects.values()].filter((p) => {
     const role = projectRole(state, user, p);
     if (!role) return false;
     return role.origin !== "public" || includePublic;
