@@ -1,5 +1,6 @@
 /**
- * Project routes (contract §2.5): list, create, retrieve, update, delete,
+ * Project routes (opengisch/QFieldCloud `docker-app/qfieldcloud/project/views.py`): list,
+ * create, retrieve, update, delete,
  * seed, XLSForm and thumbnail.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * `POST users/`: staff users create person accounts (QFC#1506).
+ * `POST users/`: staff users create person accounts (opengisch/QFieldCloud#1506).
  *
  * Verified in public sources: the route is the existing `users/` one, it
  * requires `is_staff` (the PR's description), and the official SDK posts the
