@@ -135,27 +135,38 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Sorts projects by DRF `ordering` terms (`owner`, `name`, `created_at`, `-` for descending). */
+/**
+ * Sorts projects by DRF `ordering` terms (`owner`, `name`, `created_at`, `-` for descending).
+ * Each project's sort keys are read once, not per comparison: a page of 10,000 projects is
+ * sorted on every request.
+ */
 function sortProjects(projects: Project[], terms: string[]): Project[] {
-  const keys: Record<string, (p: Project) => string | number> = {
+  const keys: Record<string, ((p: Project) => string | number) | undefined> = {
     owner: (p) => p.owner.username,
     name: (p) => p.name,
     created_at: (p) => p.createdAt.getTime(),
     is_featured: (p) => (p.isFeatured ? 1 : 0),
   };
-  return projects.sort((a, b) => {
-    for (const term of terms) {
-      const desc = term.startsWith("-");
-      const key = keys[desc ? term.slice(1) : term];
-      if (!key) continue;
-      const ka = key(a), kb = key(b);
+  const order = terms.flatMap((term) => {
+    const desc = term.startsWith("-");
+    const key = keys[desc ? term.slice(1) : term];
+    return key ? [{ key, sign: desc ? -1 : 1 }] : [];
+  });
+  const decorated = projects.map((project) => ({
+    project,
+    values: order.map(({ key }) => key(project)),
+  }));
+  decorated.sort((a, b) => {
+    for (let i = 0; i < order.length; i++) {
+      const ka = a.values[i], kb = b.values[i];
       const c = typeof ka === "number" && typeof kb === "number"
         ? ka - kb
         : compareStrings(String(ka), String(kb));
-      if (c !== 0) return desc ? -c : c;
+      if (c !== 0) return order[i].sign * c;
     }
     return 0;
   });
+  return decorated.map((d) => d.project);
 }
 
 function listProjects(ctx: RequestContext): Response {
