@@ -14,6 +14,7 @@ const SCRIPTS = [
   "写真.jpg",
   "trees 🌳🐝.txt",
   "DCIM/résumé ünïcødé ✓.txt",
+  "field notes ünïcødé ✓.txt", // the official Python CLI's upload that used to fail
 ];
 /** Every name in NFC and, where it differs, NFD: two distinct files for the server. */
 const NAMES = SCRIPTS.flatMap((name) => {
@@ -106,8 +107,43 @@ Deno.test("file names in every script and both normal forms round-trip exactly",
         await expectRoundTrip(id, expected);
       });
     }
+
+    await t.step({
+      name: "uploaded by curl -F file=@Ωtest.txt",
+      ignore: !(await hasCurl()),
+      fn: async () => {
+        const { id } = server.addProject({ name: "curl", owner: "u1" });
+        const local = join(dir, "Ωtest.txt");
+        await Deno.writeTextFile(local, "curl: Ωtest.txt\n");
+        const output = await new Deno.Command("curl", {
+          args: [
+            "--silent",
+            "--show-error",
+            "--fail",
+            "-H",
+            `Authorization: Token ${token}`,
+            "-F",
+            `file=@${local}`,
+            new URL(pathOf(id, "Ωtest.txt"), server.url).href,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        expect([output.code, new TextDecoder().decode(output.stderr)]).toEqual([0, ""]);
+        await expectRoundTrip(id, new Map([["Ωtest.txt", await Deno.readFile(local)]]));
+      },
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
     await server.close();
   }
 });
+
+async function hasCurl(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("curl", { args: ["--version"], stdout: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+}
