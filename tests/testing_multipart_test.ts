@@ -2,6 +2,7 @@
 import { expect } from "expect";
 import { multipartBoundary, MultipartError, parseMultipart } from "../testing/multipart.ts";
 import { parseServeArgs, ServeArgsError } from "../testing/serve.ts";
+import { startTestServer } from "../testing/mod.ts";
 
 function streamOf(bytes: Uint8Array, chunkSize: number): ReadableStream<Uint8Array> {
   let offset = 0;
@@ -150,6 +151,12 @@ Deno.test("parseServeArgs() reads repeatable flags and refuses bad ones", () => 
   }
   // A malformed --user value is not echoed (it may hold a password).
   expect(() => parseServeArgs(["--user", "secret"])).toThrow(/^(?!.*secret)/);
+});
+
+Deno.test("startTestServer() refuses a negative latency, naming it", async () => {
+  await expect(startTestServer({ latencyMs: -1 })).rejects.toThrow(
+    new RangeError("Cannot use latencyMs -1: it must be a non-negative number"),
+  );
 });
 
 Deno.test("serve.ts prints the URL first, serves, and stops on SIGTERM", async () => {
