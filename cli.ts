@@ -4,7 +4,8 @@
  * jobs, parallel resumable transfers, saved logins, shell completions and exit
  * codes that tell what failed.
  *
- * Run it with `deno run -A jsr:@qfieldcloud/sdk/cli --help`, or call
+ * Run it from a clone with `deno run -A cli.ts --help` (once the package is on
+ * JSR, also `deno run -A jsr:@qfieldcloud/sdk/cli --help`), or call
  * {@linkcode main} to run it in-process.
  *
  * @example Run a command in-process and capture its output

@@ -74,6 +74,7 @@ export {
   AUTO_PAGE_SIZE,
   type FetchLike,
   type HttpMethod,
+  LIST_PAGE_CONCURRENCY,
   type QueryValue,
   RequestCore,
   type RequestCoreOptions,

@@ -15,6 +15,7 @@
  * @module
  */
 import { Client } from "../mod.ts";
+import { markdownTable, median } from "./table.ts";
 
 const args = parseArgs(Deno.args);
 const SMALL_FILES = args["small-files"] ?? 1000;
@@ -388,23 +389,6 @@ async function machine(): Promise<string> {
   const mem = /MemTotal:\s*(\d+)/.exec(await Deno.readTextFile("/proc/meminfo").catch(() => ""));
   const gib = mem ? (Number(mem[1]) / 1024 / 1024).toFixed(0) : "?";
   return `${model}, ${cores} cores, ${gib} GiB RAM, ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function markdownTable(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
-  return [
-    line(rows[0]),
-    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
-    ...rows.slice(1).map(line),
-  ]
-    .join("\n");
 }
 
 interface BenchArgs {

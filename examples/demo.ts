@@ -3,7 +3,8 @@
  * server, no account or network needed. It logs in, creates a project,
  * uploads a small QGIS project with a photo, lists the files, packages the
  * project and waits for it, downloads the package for QField, and ends with a
- * JSON listing; each command line is printed with what it printed.
+ * JSON listing; each command line is printed with what it printed, in the form that
+ * runs from a clone of this repository (`deno run -A cli.ts …`).
  *
  * @module
  */
@@ -34,10 +35,15 @@ const env: Record<string, string> = {
   NO_COLOR: "1",
 };
 
+/** How a clone runs the CLI; with `qfieldcloud-cli` installed, that name replaces it. */
+const CLI = "deno run -A cli.ts";
+
 /** Runs one CLI command in-process, printing the command line and its output. */
 async function cli(args: string[], stdin?: string): Promise<string> {
-  const shown = args.map((a) => /[\s"']/.test(a) ? JSON.stringify(a) : a).join(" ");
-  console.log(bold(`$ qfieldcloud-cli ${shown}`) + (stdin ? "   # password on stdin" : ""));
+  const shown = args.map((a) => /[\s"'$]/.test(a) ? `'${a.replaceAll("'", `'\\''`)}'` : a)
+    .join(" ");
+  const piped = stdin === undefined ? "" : `printf '%s\\n' ${stdin.trim()} | `;
+  console.log(bold(`$ ${piped}${CLI} ${shown}`));
   let stdout = "";
   const code = await main(args, {
     stdout: { write: (text) => void (stdout += text), isTerminal: false },
@@ -56,8 +62,17 @@ async function cli(args: string[], stdin?: string): Promise<string> {
   return stdout;
 }
 
+const home = Deno.cwd();
 try {
-  console.log(`Test server: ${server.url}\n`);
+  console.log(`Test server: ${server.url}`);
+  console.log(
+    `Each line runs as printed from a clone of this repository. To replay them yourself, start\n` +
+      `\`deno task serve --user surveyor:field-work-2026\`, export the QFIELDCLOUD_URL it prints,\n` +
+      `and create the survey folder; with qfieldcloud-cli on your PATH, write qfieldcloud-cli\n` +
+      `for "${CLI}".\n`,
+  );
+  // Local paths are shown relative to the demo's folder, as a reader would type them.
+  Deno.chdir(work);
 
   // A small QGIS project with a photo, as QFieldSync would prepare it.
   const local = `${work}/survey`;
@@ -71,11 +86,11 @@ try {
   await cli(["login", "surveyor", "--password-stdin"], "field-work-2026\n");
   const created = await cli(["create-project", "survey-2026", "--description", "Street trees"]);
   const id = created.match(/with id ([0-9a-f-]{36})/)![1];
-  await cli(["upload-files", id, local]);
+  await cli(["upload-files", id, "survey"]);
   await cli(["list-files", id]);
   await cli(["job-trigger", id, "package", "--wait", "--interval", "0.2"]);
   await cli(["package-latest", id]);
-  await cli(["package-download", id, `${work}/for-qfield`]);
+  await cli(["package-download", id, "for-qfield"]);
   await cli(["list-projects"]);
   await cli(["--json", "list-files", id]);
   console.log("The package, as QField would receive it:");
@@ -84,5 +99,6 @@ try {
     console.log(`  ${entry.name}${entry.isDirectory ? "/" : `  (${info.size} bytes)`}`);
   }
 } finally {
+  Deno.chdir(home);
   await Deno.remove(work, { recursive: true });
 }

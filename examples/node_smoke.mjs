@@ -4,8 +4,9 @@
  * etags, then prints one JSON object. It is the README's Node/Bun example and the smoke
  * test the CI runs against the test server.
  *
- * Install the package in a Node project from JSR with `npx jsr add @qfieldcloud/sdk`
- * (Bun: `bunx jsr add @qfieldcloud/sdk`), then:
+ * The package is not on JSR or npm yet. Build it from a clone with `deno task build:npm`
+ * and install that build into your Node project with `npm install /path/to/clone/dist/npm`
+ * (Bun: `bun add /path/to/clone/dist/npm`), then, from that project:
  *
  * ```sh
  * QFIELDCLOUD_URL=https://app.qfield.cloud/api/v1/ QFIELDCLOUD_TOKEN=… node node_smoke.mjs
@@ -14,7 +15,7 @@
  * Environment: `QFIELDCLOUD_URL`; `QFIELDCLOUD_TOKEN`, or `QFIELDCLOUD_USERNAME` and
  * `QFIELDCLOUD_PASSWORD`; optionally `QFIELDCLOUD_PROJECT_ID` (default: the first project)
  * and `QFIELDCLOUD_SDK_MODULE`, the module to import instead of `@qfieldcloud/sdk` (the tests
- * point it at a `deno bundle` build of `mod.ts`, or at `mod.ts` itself for Bun).
+ * point it at `mod.ts` itself for Bun, which runs TypeScript).
  *
  * @module
  */

@@ -108,6 +108,11 @@ const IDEMPOTENT = new Set<HttpMethod>(["GET", "HEAD", "PUT", "DELETE"]);
 const MAX_RETRY_AFTER_MS = 60_000;
 /** Page size used when a list call follows pages by itself. */
 export const AUTO_PAGE_SIZE = 100;
+/**
+ * Pages a list call fetches at once once the first page's `X-Total-Count` told how many
+ * there are: enough to hide most of the round trips, few enough not to load the server.
+ */
+export const LIST_PAGE_CONCURRENCY = 8;
 
 /**
  * Sends requests to one QFieldCloud server with one token.
@@ -232,9 +237,11 @@ export class RequestCore {
   }
 
   /**
-   * Lists items. With a non-empty `pagination`, exactly that page; otherwise every item,
-   * following `X-Next-Page` in pages of `pageSize` (0: ask for everything at once, and still
-   * follow `X-Next-Page` if the server pages anyway).
+   * Lists items. With a non-empty `pagination`, exactly that page; otherwise every item in
+   * pages of `pageSize` (0: ask for everything at once, and still follow `X-Next-Page` if
+   * the server pages anyway). Once the first page's `X-Total-Count` is known, the other
+   * pages are fetched {@linkcode LIST_PAGE_CONCURRENCY} at a time, and the items keep the
+   * server's order; a list that grew meanwhile is followed to its end page by page.
    */
   async list<T>(
     options: RequestOptions,
@@ -246,8 +253,26 @@ export class RequestCore {
       const response = await this.request(withPage(options, limit, pagination.offset ?? 0));
       return await readList<T>(response, options);
     }
-    const items: T[] = [];
-    for await (const page of this.pages<T>(options, pageSize)) items.push(...page);
+    const first = await this.#page<T>(options, pageSize > 0 ? pageSize : undefined, 0);
+    const items = first.items;
+    let last = first;
+    const total = Number(first.total ?? NaN);
+    if (first.next && Number.isSafeInteger(total)) {
+      const { limit } = first.next;
+      const offsets: number[] = [];
+      for (let offset = first.next.offset; offset < total; offset += limit) offsets.push(offset);
+      const pages = await mapConcurrently(
+        offsets,
+        LIST_PAGE_CONCURRENCY,
+        (offset) => this.#page<T>(options, limit, offset),
+      );
+      for (const page of pages) items.push(...page.items);
+      last = pages.at(-1) ?? first;
+    }
+    while (last.next) {
+      last = await this.#page<T>(options, last.next.limit, last.next.offset);
+      items.push(...last.items);
+    }
     return items;
   }
 
@@ -259,23 +284,37 @@ export class RequestCore {
     options: RequestOptions,
     pageSize: number = AUTO_PAGE_SIZE,
   ): AsyncGenerator<T[], void, undefined> {
-    let limit: number | undefined = pageSize > 0 ? pageSize : undefined;
-    let offset = 0;
-    while (true) {
-      const page = limit === undefined ? options : withPage(options, limit, offset);
-      const response = await this.request(page);
-      const next = response.headers.get("x-next-page");
-      yield await readList<T>(response, options);
-      if (!next) return;
-      const nextUrl = new URL(next, this.baseUrl);
-      const nextLimit = Number(nextUrl.searchParams.get("limit"));
-      const nextOffset = Number(nextUrl.searchParams.get("offset") ?? 0);
-      if (!(nextLimit > 0) || !(nextOffset > offset)) {
-        throw new QfcException(`Cannot follow the next page "${next}": it does not move forward`);
-      }
-      limit = nextLimit;
-      offset = nextOffset;
+    let page = await this.#page<T>(options, pageSize > 0 ? pageSize : undefined, 0);
+    yield page.items;
+    while (page.next) {
+      page = await this.#page<T>(options, page.next.limit, page.next.offset);
+      yield page.items;
     }
+  }
+
+  /**
+   * Fetches one page (the whole list without a `limit`) with the server's `X-Total-Count`
+   * and the `limit` and `offset` of its `X-Next-Page`, which must move forward.
+   */
+  async #page<T>(options: RequestOptions, limit: number | undefined, offset: number): Promise<{
+    items: T[];
+    total: string | null;
+    next?: { limit: number; offset: number };
+  }> {
+    const response = await this.request(
+      limit === undefined ? options : withPage(options, limit, offset),
+    );
+    const total = response.headers.get("x-total-count");
+    const next = response.headers.get("x-next-page");
+    const items = await readList<T>(response, options);
+    if (!next) return { items, total };
+    const nextUrl = new URL(next, this.baseUrl);
+    const nextLimit = Number(nextUrl.searchParams.get("limit"));
+    const nextOffset = Number(nextUrl.searchParams.get("offset") ?? 0);
+    if (!(nextLimit > 0) || !(nextOffset > offset)) {
+      throw new QfcException(`Cannot follow the next page "${next}": it does not move forward`);
+    }
+    return { items, total, next: { limit: nextLimit, offset: nextOffset } };
   }
 
   async #send(
@@ -367,6 +406,36 @@ function toParam(value: QueryValue): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "boolean") return value ? "1" : "0";
   return String(value);
+}
+
+/**
+ * Maps `inputs` with at most `concurrency` calls of `fn` running at once; the results keep
+ * the inputs' order. After a failure no new call starts, and the first failure is thrown.
+ */
+async function mapConcurrently<I, O>(
+  inputs: readonly I[],
+  concurrency: number,
+  fn: (input: I) => Promise<O>,
+): Promise<O[]> {
+  const results = new Array<O>(inputs.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < inputs.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(inputs[index]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(concurrency, inputs.length) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (rejected) throw rejected.reason;
+  return results;
 }
 
 function withPage(options: RequestOptions, limit: number, offset: number): RequestOptions {

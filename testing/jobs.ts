@@ -88,7 +88,8 @@ interface RunEntry {
 }
 
 /**
- * Storage key of a package file (contract §5).
+ * Storage key of a package file, as `get_file_version_upload_to` of opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/filestorage/models.py` builds it.
  *
  * @example
  * ```ts

@@ -10,10 +10,16 @@
 export interface MultipartPart {
   /** The `name` of the part's Content-Disposition. */
   name: string;
-  /** The `filename` (or decoded `filename*`), undefined for plain fields. */
+  /**
+   * The `filename`, or the decoded RFC 2231 `filename*`, whichever comes last
+   * (as Django's `parse_header_parameters` reads them); undefined for plain fields.
+   */
   filename: string | undefined;
-  /** The part's headers. */
-  headers: Headers;
+  /**
+   * The part's headers by lower-case name, values decoded as UTF-8 as Django
+   * does. Not a `Headers`: that one refuses any character above U+00FF.
+   */
+  headers: ReadonlyMap<string, string>;
   /** The part's content; read or cancel it before asking for the next part. */
   body: ReadableStream<Uint8Array>;
 }
@@ -84,15 +90,61 @@ function splitParams(value: string): [string, ...[string, string][]] {
   return out;
 }
 
+/**
+ * Decodes an RFC 2231 value, `charset'lang'percent-encoded`, as Python's
+ * `unquote(value, encoding=charset)` does (bad bytes become U+FFFD); undefined
+ * when the value does not have exactly two apostrophes or names an unknown charset.
+ */
 function decodeExtValue(value: string): string | undefined {
-  // RFC 5987: charset'lang'percent-encoded
-  const m = /^([^']*)'[^']*'(.*)$/.exec(value);
-  if (!m) return undefined;
+  const pieces = value.split("'");
+  if (pieces.length !== 3) return undefined;
+  const [charset, , encoded] = pieces;
+  let decoder: TextDecoder;
   try {
-    return decodeURIComponent(m[2]);
+    decoder = new TextDecoder(charset || "utf-8");
   } catch {
     return undefined;
   }
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    const hex = encoded.slice(i + 1, i + 3);
+    if (encoded[i] === "%" && /^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...new TextEncoder().encode(encoded[i]));
+    }
+  }
+  return decoder.decode(new Uint8Array(bytes));
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads part header lines as Django's multipart parser does: each line is
+ * decoded as UTF-8, and a line that is not UTF-8 or has no colon is skipped.
+ */
+function parsePartHeaders(bytes: Uint8Array): Map<string, string> {
+  const headers = new Map<string, string>();
+  let start = 0;
+  while (start <= bytes.byteLength) {
+    let end = indexOf(bytes, CRLF, start);
+    if (end === -1) end = bytes.byteLength;
+    let line: string | undefined;
+    try {
+      line = UTF8.decode(bytes.subarray(start, end));
+    } catch {
+      line = undefined;
+    }
+    start = end + 2;
+    const colon = line?.indexOf(":") ?? -1;
+    if (line === undefined || colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const previous = headers.get(name);
+    headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
+  }
+  return headers;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
@@ -217,16 +269,7 @@ export async function* parseMultipart(
           headerEnd = at + 4;
         }
       }
-      const headers = new Headers();
-      for (const line of new TextDecoder().decode(headerBytes).split("\r\n")) {
-        const colon = line.indexOf(":");
-        if (colon <= 0) continue;
-        try {
-          headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
-        } catch {
-          throw new MultipartError(`Malformed multipart header "${line.slice(0, colon)}"`);
-        }
-      }
+      const headers = parsePartHeaders(headerBytes);
       buffer = buffer.subarray(headerEnd);
 
       let name = "";
@@ -236,8 +279,8 @@ export async function* parseMultipart(
         const [, ...params] = splitParams(disposition);
         for (const [k, v] of params) {
           if (k === "name") name = v;
-          else if (k === "filename" && filename === undefined) filename = v;
-          else if (k === "filename*") filename = decodeExtValue(v) ?? filename;
+          else if (k === "filename") filename = v;
+          else if (k === "filename*") filename = decodeExtValue(v) ?? v;
         }
       }
 

@@ -183,6 +183,45 @@ export async function parseQgisProject(bytes: Uint8Array): Promise<QgisProject> 
 }
 
 /**
+ * The QGIS version (`x.y.z`) of a project file, read as the server does at upload
+ * (`get_qgis_version_from_project_file` in opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/filestorage/utils.py`): only the first start tag counts. It
+ * must be `<qgis>` with a `version` starting with `x.y.z`; the XML may be broken after
+ * it, and such a file is accepted at upload (its package job then fails).
+ *
+ * @throws {InvalidQgisProjectError} when the first start tag is not such a root.
+ * @example
+ * ```ts
+ * import { qgisProjectFileVersion } from "./qgis.ts";
+ * const broken = `<qgis version="3.30.0-'s-Hertogenbosch"><title></qgis>`;
+ * await qgisProjectFileVersion(new TextEncoder().encode(broken)); // "3.30.0"
+ * ```
+ */
+export async function qgisProjectFileVersion(bytes: Uint8Array): Promise<string> {
+  const xmlBytes = isZip(bytes) ? await qgsFromZip(bytes) : bytes;
+  let root: XmlElement;
+  try {
+    // Python decodes and parses in chunks: bytes after the root tag are never looked at.
+    root = parseXml(new TextDecoder().decode(xmlBytes), { rootTagOnly: true });
+  } catch (cause) {
+    throw new InvalidQgisProjectError(
+      `Invalid QGIS project file: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  if (root.name !== "qgis") {
+    throw new InvalidQgisProjectError(`Expected root tag "qgis", got "${root.name}"`);
+  }
+  const version = root.attributes.version;
+  if (!version) {
+    throw new InvalidQgisProjectError('Missing "version" attribute in QGIS project file');
+  }
+  const match = /^\d+\.\d+\.\d+/.exec(version);
+  if (!match) throw new InvalidQgisProjectError(`Invalid QGIS version "${version}"`);
+  return match[0];
+}
+
+/**
  * Whether bytes are a QGIS project file that {@linkcode parseQgisProject} accepts.
  *
  * @example
@@ -398,6 +437,9 @@ const NAME = /^[A-Za-z_:][-A-Za-z0-9_:.]*/;
  * subset QGIS writes: declaration, DOCTYPE, comments, CDATA, processing
  * instructions, elements, attributes and the predefined/numeric entities.
  *
+ * With `rootTagOnly`, stops after the root's start tag and returns the root without
+ * children, as the first `start` event of Python's `iterparse` sees it.
+ *
  * @throws {SyntaxError} for malformed XML.
  * @example
  * ```ts
@@ -405,7 +447,7 @@ const NAME = /^[A-Za-z_:][-A-Za-z0-9_:.]*/;
  * parseXml(`<a x="1"><b>t</b></a>`).attributes.x; // "1"
  * ```
  */
-export function parseXml(text: string): XmlElement {
+export function parseXml(text: string, options: { rootTagOnly?: boolean } = {}): XmlElement {
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -478,6 +520,7 @@ export function parseXml(text: string): XmlElement {
       if (stack.length > 0) stack[stack.length - 1].children.push(el);
       else if (root) fail("More than one root element");
       else root = el;
+      if (options.rootTagOnly) return el;
       if (text.startsWith("/>", pos)) pos += 2;
       else {
         pos++;

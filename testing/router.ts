@@ -2,7 +2,7 @@
  * HTTP plumbing of the test server: Django-like routing on the decoded path,
  * DRF-like authentication, error bodies, JSON responses and pagination.
  *
- * How route code uses it (helper B, read me):
+ * How route code uses it:
  * - A route file exports `register(router: Router, state: ServerState)` and
  *   calls `router.add(method, pattern, handler, options?)`. Patterns are
  *   relative to `/api/v1/`, end in `/`, and take `:name` (one segment) or
@@ -12,7 +12,7 @@
  * - Routes require an authenticated user unless `{ allowAnonymous: true }`;
  *   authentication always runs first (a bad token is a 401 everywhere).
  * - Throw `new ApiError("object_not_found")` (status and message come from the
- *   contract table) or `new ApiError("api_error", 405)`; any other exception
+ *   {@linkcode ERRORS} table) or `new ApiError("api_error", 405)`; any other exception
  *   becomes `500 unknown_error`.
  * - Answer with `ctx.json(data, status?)`, `ctx.empty(status?)` (no
  *   Content-Type), or `ctx.paginate(items)` for paginated lists.
@@ -24,7 +24,10 @@
 import { multipartBoundary, type MultipartPart, parseMultipart } from "./multipart.ts";
 import type { AuthToken, ServerState, User } from "./state.ts";
 
-/** Error codes of contract §1.3 with their message and status. */
+/**
+ * Error codes with their message and status, as the server's exception handler answers them
+ * (opengisch/QFieldCloud `docker-app/qfieldcloud/core/rest_utils.py` and `core/exceptions.py`).
+ */
 export const ERRORS = {
   authentication_failed: ["Authentication failed", 401],
   token_authentication_failed: ["Token authentication failed", 401],
@@ -442,7 +445,8 @@ export interface Page<T> {
 }
 
 /**
- * DRF `LimitOffsetPagination` as QFieldCloud configures it (contract §1.5):
+ * DRF `LimitOffsetPagination` as QFieldCloud configures it (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/core/pagination.py`):
  * opt-in by a strictly positive `limit`; `offset` without `limit` is ignored.
  *
  * @example
@@ -602,7 +606,8 @@ export class Router {
   }
 
   /**
-   * Authenticates a request (DRF `TokenAuthentication`, contract §1.2):
+   * Authenticates a request (DRF `TokenAuthentication`, opengisch/QFieldCloud
+   * `docker-app/qfieldcloud/authentication/authentication.py`):
    * undefined for anonymous requests, or throws the 401 error.
    */
   authenticate(request: Request): AuthToken | undefined {

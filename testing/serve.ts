@@ -35,6 +35,7 @@ Options:
   --sso-user NAME       single sign-on mode: a fake OpenID Connect provider at /oidc/
                         that signs NAME in (created without a password if missing)
   --sso-port N          loopback port of the provider's redirect (default 7070)
+  --latency-ms MS       delay added before answering each request (default 0)
   -h, --help            show this help
 `;
 
@@ -94,6 +95,7 @@ export function parseServeArgs(args: readonly string[]): ServeCommand {
         "storage": { type: "string" },
         "keep-versions": { type: "string" },
         "quota": { type: "string" },
+        "latency-ms": { type: "string" },
         "sso-user": { type: "string" },
         "sso-port": { type: "string" },
       },
@@ -127,6 +129,9 @@ export function parseServeArgs(args: readonly string[]): ServeCommand {
   }
   if (text("quota") !== undefined) {
     options.storageQuotaBytes = nonNegativeNumber("--quota", text("quota")!, true);
+  }
+  if (text("latency-ms") !== undefined) {
+    options.latencyMs = nonNegativeNumber("--latency-ms", text("latency-ms")!, false);
   }
   if (text("sso-port") !== undefined && text("sso-user") === undefined) {
     throw new ServeArgsError("Option --sso-port goes with --sso-user");

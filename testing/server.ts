@@ -46,6 +46,11 @@ export interface TestServerOptions {
   tls?: { cert: string; key: string };
   /** Do not log unexpected handler errors. */
   quiet?: boolean;
+  /**
+   * Milliseconds added before answering each request (default 0), as a far server or a
+   * slow network would: to see how a client's round trips add up.
+   */
+  latencyMs?: number;
   /** Single sign-on mode: a fake OpenID Connect provider at `/oidc/` and session logins. */
   sso?: TestSsoOptions;
 }
@@ -238,6 +243,7 @@ class TestServerImpl implements TestServer {
   #acceptTask: Promise<void> | undefined;
   #runner: JobRunner;
   #tls: boolean;
+  #latencyMs: number;
   #closed = false;
   sso: TestSso | undefined;
 
@@ -253,6 +259,11 @@ class TestServerImpl implements TestServer {
     registerRoutes(this.router, this.state);
     this.#runner = new JobRunner(this.state, { jobSeconds: this.state.jobSeconds });
     this.#tls = options.tls !== undefined;
+    const latencyMs = options.latencyMs ?? 0;
+    if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+      throw new RangeError(`Cannot use latencyMs ${latencyMs}: it must be a non-negative number`);
+    }
+    this.#latencyMs = latencyMs;
   }
 
   get url(): string {
@@ -438,6 +449,7 @@ class TestServerImpl implements TestServer {
       query: url.search.slice(1),
       headers: new Headers(request.headers),
     });
+    if (this.#latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#latencyMs));
     const fault = this.#takeFault(request.method, url.pathname);
     if (fault?.truncateAfterBytes !== undefined) {
       const pair = this.#pairs.get(info.remoteAddr.port);

@@ -1,9 +1,10 @@
 /**
  * The in-memory model of the test server: accounts, projects, files, tokens,
  * jobs, deltas and memberships, plus the role resolution and the computed
- * project fields of the QFieldCloud contract (§1.6, §2.5).
+ * project fields of QFieldCloud (opengisch/QFieldCloud `docker-app/qfieldcloud/`
+ * `core/permissions_utils.py` and `project/serializers.py`).
  *
- * How route code uses it (helper B, read me):
+ * How route code uses it:
  * - Every route handler gets the one {@linkcode ServerState} as `ctx.state`.
  *   Entities are plain objects that reference each other directly (a
  *   {@linkcode Job} holds its {@linkcode Project} and its creator
@@ -66,7 +67,10 @@ export const PROJECT_ROLES = ["admin", "manager", "editor", "reporter", "reader"
 /** A project role: `admin`, `manager`, `editor`, `reporter` or `reader`. */
 export type ProjectRole = typeof PROJECT_ROLES[number];
 
-/** Where a user's project role comes from (contract §1.6). */
+/**
+ * Where a user's project role comes from (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/core/permissions_utils.py`).
+ */
 export type RoleOrigin =
   | "project_owner"
   | "organization_owner"
@@ -119,7 +123,10 @@ export interface ProjectSeed {
   xlsform: { filename: string; content: Uint8Array } | null;
 }
 
-/** A project (all fields of contract §2.5 plus the server-side state behind them). */
+/**
+ * A project: the fields of opengisch/QFieldCloud `docker-app/qfieldcloud/project/serializers.py`
+ * plus the server-side state behind them.
+ */
 export interface Project {
   /** Project id (UUID). */
   id: string;
@@ -204,7 +211,7 @@ export type JobType = "package" | "delta_apply" | "process_projectfile" | "creat
 /** Job statuses. */
 export type JobStatus = "pending" | "queued" | "started" | "finished" | "stopped" | "failed";
 
-/** A job (contract §2.10). */
+/** A job (`Job` of opengisch/QFieldCloud `docker-app/qfieldcloud/core/models.py`). */
 export interface Job {
   /** Job id (UUID). */
   id: string;
@@ -243,7 +250,7 @@ export type DeltaStatus =
   | "ignored"
   | "unpermitted";
 
-/** One pushed delta (contract §2.12). */
+/** One pushed delta (`Delta` of opengisch/QFieldCloud `docker-app/qfieldcloud/core/models.py`). */
 export interface Delta {
   /** Delta id: the `uuid` of the delta in the deltafile. */
   id: string;
@@ -483,8 +490,9 @@ export interface RoleResolution {
 }
 
 /**
- * Resolves a user's role on a project as `ProjectQueryset.for_user` does
- * (contract §1.6): project owner, organization owner, organization admin,
+ * Resolves a user's role on a project as `ProjectQueryset.for_user` does (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/core/permissions_utils.py`): project owner, organization owner,
+ * organization admin,
  * direct collaborator, team member (highest role among the user's teams),
  * then `reader` through a public project. Undefined when the user has none.
  *

@@ -118,8 +118,8 @@ Deno.test("deno task demo runs a whole session", async () => {
   expect(output.code === 0 ? "" : new TextDecoder().decode(output.stderr)).toBe("");
   for (
     const step of [
-      "$ qfieldcloud-cli login surveyor --password-stdin",
-      "$ qfieldcloud-cli upload-files",
+      "$ printf '%s\\n' field-work-2026 | deno run -A cli.ts login surveyor --password-stdin",
+      "$ deno run -A cli.ts upload-files",
       "(package) finished.",
       "Downloaded 2 file(s), 0 skipped, 0 failed.",
       '"name": "DCIM/tree-0001.jpg"',

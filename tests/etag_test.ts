@@ -1,4 +1,6 @@
-// The S3-style etag of contract section 5, computed the same way by the server and the SDK.
+// The S3-style etag, computed the same way by the server (`calc_etag` of opengisch/QFieldCloud
+// docker-app/qfieldcloud/filestorage/utils.py) and the Python SDK (qfieldcloud_sdk/utils.py);
+// the vectors are those of the server's filestorage/tests/test_files_api.py.
 import { expect } from "expect";
 import { ETAG_PART_SIZE, EtagHasher, etagOfBytes, etagOfFile } from "../mod.ts";
 import { availableParallelism } from "node:os";
@@ -7,7 +9,7 @@ import { EtagWorker } from "../src/transfer/etag_worker.ts";
 const MiB = 1024 * 1024;
 const text = (s: string) => new TextEncoder().encode(s);
 
-Deno.test("etag vectors of the contract", async (t) => {
+Deno.test("etag vectors of the server's tests", async (t) => {
   await t.step('"Hello!" is its plain MD5', () => {
     expect(etagOfBytes(text("Hello!"))).toBe("952d2c56d0485958336747bcdd98590d");
   });

@@ -28,9 +28,9 @@ const bunVersion = await version(BUN);
 if (!nodeVersion) console.warn("examples_node_test: skipped, `node` is not installed");
 if (!bunVersion) console.warn("examples_node_test: Bun step skipped, `bun` is not installed");
 
-async function runSmoke(command: string, env: Record<string, string>) {
+async function runSmoke(command: string, env: Record<string, string>, script = SMOKE) {
   const output = await new Deno.Command(command, {
-    args: [SMOKE],
+    args: [script],
     env: { QFIELDCLOUD_TOKEN: "", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -67,23 +67,83 @@ Deno.test({
         files: [{ name: "trees.csv", size: bytes.length, etag: etagOfBytes(bytes) }],
       };
 
-      await t.step(`a deno bundle build under ${nodeVersion}`, async () => {
-        const bundle = `${dir}/sdk.mjs`;
+      // A Node project that installed the package `deno task build:npm` builds (a symlink is
+      // what `npm install /path/to/clone/dist/npm` makes).
+      const app = `${dir}/app`;
+      const appSmoke = `${app}/node_smoke.mjs`;
+
+      await t.step("deno task build:npm builds an ESM bundle with type declarations", async () => {
         const built = await new Deno.Command(Deno.execPath(), {
-          args: ["bundle", "--quiet", "--output", bundle, "mod.ts"],
+          args: ["run", "-A", "scripts/build_npm.ts", "--out", `${dir}/npm`],
           cwd: ROOT,
           stdout: "null",
           stderr: "piped",
         }).output();
-        expect(new TextDecoder().decode(built.stderr).replace(/.*experimental.*\n?/, "")).toBe(
-          "",
-        );
-        expect(built.success).toBe(true);
-        const { json } = await runSmoke(NODE, {
-          ...env,
-          QFIELDCLOUD_SDK_MODULE: pathToFileURL(bundle).href,
+        expect([built.success, new TextDecoder().decode(built.stderr)]).toEqual([
+          true,
+          expect.stringContaining("Built @qfieldcloud/sdk@"),
+        ]);
+        const manifest = JSON.parse(await Deno.readTextFile(`${dir}/npm/package.json`));
+        expect(manifest.exports).toEqual({
+          ".": { types: "./types/mod.d.ts", default: "./mod.js" },
         });
+        await Deno.mkdir(`${app}/node_modules/@qfieldcloud`, { recursive: true });
+        await Deno.symlink(`${dir}/npm`, `${app}/node_modules/@qfieldcloud/sdk`);
+        await Deno.copyFile(SMOKE, appSmoke);
+      });
+
+      await t.step(`the built package under ${nodeVersion}`, async () => {
+        const { json } = await runSmoke(NODE, env, appSmoke);
         expect(json).toEqual({ ...expected, runtime: `node ${nodeVersion}` });
+      });
+
+      await t.step("its type declarations type-check a strict TypeScript consumer", async () => {
+        await Deno.writeTextFile(
+          `${app}/check.ts`,
+          [
+            'import { Client, etagOfBytes, type Project } from "@qfieldcloud/sdk";',
+            'const client: Client = new Client({ url: "https://example.org/api/v1/", token: "t" });',
+            "const projects: Promise<Project[]> = client.listProjects();",
+            "const etag: string = etagOfBytes(new Uint8Array());",
+            "// @ts-expect-error: the options are an object",
+            "client.listProjects(5);",
+            "void projects, etag;",
+          ].join("\n"),
+        );
+        await Deno.writeTextFile(
+          `${app}/tsconfig.json`,
+          JSON.stringify({
+            compilerOptions: {
+              strict: true,
+              noEmit: true,
+              module: "NodeNext",
+              moduleResolution: "NodeNext",
+              target: "ES2022",
+              lib: ["ES2022", "DOM"],
+              types: [],
+            },
+            files: ["check.ts"],
+          }),
+        );
+        const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+        const checked = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${config.imports.typescript}/tsc`, "-p", `${app}/tsconfig.json`],
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const report = new TextDecoder().decode(checked.stdout) +
+          new TextDecoder().decode(checked.stderr);
+        expect([checked.code, report]).toEqual([0, ""]);
+      });
+
+      await t.step({
+        name: `the built package under Bun ${bunVersion ?? "(not installed)"}`,
+        ignore: !bunVersion,
+        fn: async () => {
+          const { json } = await runSmoke(BUN, env, appSmoke);
+          expect(json).toEqual({ ...expected, runtime: `bun ${bunVersion}` });
+        },
       });
 
       await t.step({
@@ -100,12 +160,11 @@ Deno.test({
 
       await t.step("a missing credential is one clear line and exit code 1", async () => {
         const output = await new Deno.Command(NODE, {
-          args: [SMOKE],
+          args: [appSmoke],
           env: {
             QFIELDCLOUD_URL: server.url,
             QFIELDCLOUD_TOKEN: "",
             QFIELDCLOUD_USERNAME: "",
-            QFIELDCLOUD_SDK_MODULE: pathToFileURL(`${dir}/sdk.mjs`).href,
           },
           stdout: "piped",
           stderr: "piped",

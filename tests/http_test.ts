@@ -3,13 +3,16 @@
 import { expect } from "expect";
 import { createServer, type Socket } from "node:net";
 import {
+  AUTO_PAGE_SIZE,
   Client,
+  LIST_PAGE_CONCURRENCY,
   Pagination,
   QfcException,
   QfcRequestException,
   RequestCore,
   VERSION,
 } from "../mod.ts";
+import { PROXY_500_HTML } from "../testing/proxy_500.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -31,9 +34,7 @@ async function failure(promise: Promise<unknown>): Promise<QfcRequestException> 
 }
 
 const noRetryDelay = { baseDelayMs: 1, maxDelayMs: 2 };
-const proxyPage = await Deno.readTextFile(
-  new URL("../../shared/qfieldcloud-data/500.html", import.meta.url),
-).catch(() => "<html><head><title>Error 500 - Internal Server Error</title></head></html>");
+const proxyPage = PROXY_500_HTML;
 
 Deno.test("RequestCore builds URLs", async (t) => {
   await t.step("adds the trailing slash to the base URL and to every path", () => {
@@ -339,7 +340,8 @@ Deno.test("pagination", async (t) => {
       seen.length = 0;
       const core = new RequestCore({ url: base });
       expect(await core.list({ path: ["projects"] }, undefined, 20)).toEqual(items);
-      expect(seen).toEqual(["?limit=20&offset=0", "?limit=20&offset=20", "?limit=20&offset=40"]);
+      expect(seen[0]).toBe("?limit=20&offset=0");
+      expect(seen.slice(1).sort()).toEqual(["?limit=20&offset=20", "?limit=20&offset=40"]);
     });
   });
 
@@ -379,6 +381,96 @@ Deno.test("pagination", async (t) => {
     expect(new Pagination({ limit: 5 }).isEmpty).toBe(false);
     expect(() => new Pagination({ limit: 0 })).toThrow(/Cannot use limit 0/);
     expect(() => new Pagination({ offset: -1 })).toThrow(/Cannot use offset -1/);
+  });
+});
+
+/** A paginating server over `items`, which may change between requests. */
+function pagingServer(
+  items: { i: number }[],
+  onRequest: (search: string) => void | Promise<void>,
+) {
+  return async (request: Request) => {
+    const url = new URL(request.url);
+    await onRequest(url.search);
+    const limit = Number(url.searchParams.get("limit"));
+    const offset = Number(url.searchParams.get("offset") ?? 0);
+    const headers = new Headers({ "x-total-count": String(items.length) });
+    if (offset + limit < items.length) {
+      const next = new URL(url);
+      next.searchParams.set("offset", String(offset + limit));
+      headers.set("x-next-page", next.href);
+    }
+    return Response.json(items.slice(offset, offset + limit), { headers });
+  };
+}
+
+Deno.test("a long list is fetched a bounded number of pages at a time", async (t) => {
+  await t.step("after the first page, the others concurrently, in order", async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    let inFlight = 0;
+    let most = 0;
+    const seen: string[] = [];
+    await withServer(
+      pagingServer(items, async (search) => {
+        seen.push(search);
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+      }),
+      async (base) => {
+        const client = new Client({ url: base, token: "t" });
+        expect(await client.listProjects()).toEqual(items);
+      },
+    );
+    expect(seen.length).toBe(1000 / AUTO_PAGE_SIZE);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(LIST_PAGE_CONCURRENCY);
+  });
+
+  await t.step("a list that grows meanwhile is followed to its end", async () => {
+    const items = Array.from({ length: 45 }, (_, i) => ({ i }));
+    await withServer(
+      pagingServer(items, (search) => {
+        if (search.endsWith("offset=0")) {
+          for (let i = 45; i < 70; i++) items.push({ i });
+        }
+      }),
+      async (base) => {
+        const core = new RequestCore({ url: base });
+        const got = await core.list<{ i: number }>({ path: ["x"] }, undefined, 20);
+        expect(got.map((item) => item.i)).toEqual(items.map((item) => item.i));
+        expect(got.length).toBe(70);
+      },
+    );
+  });
+
+  await t.step("a failed page fails the list", async () => {
+    const items = Array.from({ length: 100 }, (_, i) => ({ i }));
+    await withServer(async (request) => {
+      if (new URL(request.url).searchParams.get("offset") === "50") {
+        return Response.json({ code: "api_error", message: "no" }, { status: 400 });
+      }
+      return await pagingServer(items, () => {})(request);
+    }, async (base) => {
+      const core = new RequestCore({ url: base, retry: { attempts: 1 } });
+      await expect(core.list({ path: ["x"] }, undefined, 10)).rejects.toThrow(/400/);
+    });
+  });
+
+  await t.step("iterateProjects() still streams: one request per page, as read", async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    const seen: string[] = [];
+    await withServer(
+      pagingServer(items, (search) => void seen.push(search)),
+      async (base) => {
+        const client = new Client({ url: base, token: "t" });
+        for await (const project of client.iterateProjects()) {
+          expect(project).toEqual({ i: 0 });
+          break;
+        }
+        expect(seen).toEqual(["?include-public=0&limit=100&offset=0"]);
+      },
+    );
   });
 });
 

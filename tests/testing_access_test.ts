@@ -1,5 +1,6 @@
 // The test server's collaborator, organization member and team routes
-// (contract §2.13–§2.15) with their permissions and error codes.
+// (opengisch/QFieldCloud docker-app/qfieldcloud/core/views/collaborators_views.py,
+// members_views.py and teams_views.py) with their permissions and error codes.
 import { expect } from "expect";
 import { startTestServer, type TestServer } from "../testing/mod.ts";
 

@@ -53,7 +53,7 @@ const file = (content: BlobPart) => multipart([["file", content, "ignored-name"]
 Deno.test("test server files: listing formats and etag vectors", async (t) => {
   await withServer(async (server, headers, id) => {
     await t.step(
-      "Hello! uploads to the contract's md5sum/sha256, 201 {} with Location",
+      "Hello! uploads to the server's md5sum/sha256, 201 {} with Location",
       async () => {
         const res = await upload(server, headers, id, "DCIM/photo%201.jpg", file("Hello!"));
         expect(res.status).toBe(201);

@@ -1,5 +1,5 @@
 // The test server's jobs, packages and deltas: the QGIS reader, the delta
-// schema, the job runner's life cycle, and the HTTP routes of §2.10–§2.12.
+// schema, the job runner's life cycle, and the HTTP routes of jobs/, packages/ and deltas/.
 import { expect } from "expect";
 import { startTestServer, type TestServer } from "../testing/mod.ts";
 import { ServerState } from "../testing/state.ts";

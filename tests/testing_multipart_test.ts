@@ -2,6 +2,7 @@
 import { expect } from "expect";
 import { multipartBoundary, MultipartError, parseMultipart } from "../testing/multipart.ts";
 import { parseServeArgs, ServeArgsError } from "../testing/serve.ts";
+import { startTestServer } from "../testing/mod.ts";
 
 function streamOf(bytes: Uint8Array, chunkSize: number): ReadableStream<Uint8Array> {
   let offset = 0;
@@ -21,7 +22,7 @@ async function collect(body: Uint8Array, boundary: string, chunkSize: number) {
       name: part.name,
       filename: part.filename,
       text: await new Response(part.body).text(),
-      type: part.headers.get("content-type"),
+      type: part.headers.get("content-type") ?? null,
     });
   }
   return parts;
@@ -65,6 +66,33 @@ Deno.test("parseMultipart() skips unread parts, preambles and reads filename*", 
   expect(names).toEqual(["ä.txt", "x"]);
 });
 
+Deno.test("parseMultipart() reads part headers as Django does", async () => {
+  const parts: [string, string][] = [
+    // Raw UTF-8 above U+00FF (a Headers object would refuse it).
+    ['form-data; name="file"; filename="写真 Ωmega.jpg"', "写真 Ωmega.jpg"],
+    // Whichever of filename and filename* comes last wins.
+    [
+      'form-data; name="file"; filename="plain.txt"; filename*=UTF-8\'\'%C5%81%C3%B3d%C5%BA.txt',
+      "Łódź.txt",
+    ],
+    ['form-data; name="file"; filename*=UTF-8\'\'a.txt; filename="Plzeň.pdf"', "Plzeň.pdf"],
+    ["form-data; name=\"file\"; filename*=iso-8859-1'en'%E9t%E9.txt", "été.txt"],
+    ['form-data; name="file"; filename="say \\"hi\\".txt"', 'say "hi".txt'],
+  ];
+  const encoder = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const [disposition] of parts) {
+    chunks.push(encoder.encode(`--b\r\nContent-Disposition: ${disposition}\r\n\r\nx\r\n`));
+  }
+  // A header line that is not UTF-8 is skipped, so this part has no file name.
+  chunks.push(encoder.encode('--b\r\nContent-Disposition: form-data; name="file"; filename="'));
+  chunks.push(new Uint8Array([0xff, 0xfe]), encoder.encode('"\r\n\r\nx\r\n--b--\r\n'));
+  const body = new Uint8Array(chunks.flatMap((c) => [...c]));
+  const names: (string | undefined)[] = [];
+  for await (const part of parseMultipart(streamOf(body, 7), "b")) names.push(part.filename);
+  expect(names).toEqual([...parts.map(([, name]) => name), undefined]);
+});
+
 Deno.test("parseMultipart() rejects a body that ends inside a part", async () => {
   const text = '--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nunterminated';
   await expect((async () => {
@@ -106,11 +134,13 @@ Deno.test("parseServeArgs() reads repeatable flags and refuses bad ones", () => 
       storageDir: "/tmp/x",
     },
   });
+  expect(parseServeArgs(["--latency-ms", "30"])).toMatchObject({ options: { latencyMs: 30 } });
   expect(parseServeArgs(["--help"])).toEqual({ kind: "help" });
   for (
     const bad of [
       ["--bogus"],
       ["--port", "x"],
+      ["--latency-ms", "-1"],
       ["--port"],
       ["--user", "nopassword"],
       ["--org", "acme:nobody"],
@@ -121,6 +151,12 @@ Deno.test("parseServeArgs() reads repeatable flags and refuses bad ones", () => 
   }
   // A malformed --user value is not echoed (it may hold a password).
   expect(() => parseServeArgs(["--user", "secret"])).toThrow(/^(?!.*secret)/);
+});
+
+Deno.test("startTestServer() refuses a negative latency, naming it", async () => {
+  await expect(startTestServer({ latencyMs: -1 })).rejects.toThrow(
+    new RangeError("Cannot use latencyMs -1: it must be a non-negative number"),
+  );
 });
 
 Deno.test("serve.ts prints the URL first, serves, and stops on SIGTERM", async () => {

@@ -3,7 +3,7 @@
 // wire, as captured byte for byte: form bodies with `True`/`False`, `limit` and
 // `offset` on writes, the lower-case `token` keyword, multipart parts without a
 // Content-Type, and a GET with a form body. fetch() cannot send some of these,
-// so they go through Deno.connect. See /work/notes/python-cli-compat.md.
+// so they go through Deno.connect.
 import { expect } from "expect";
 import { startTestServer, type TestServer } from "../testing/mod.ts";
 
@@ -244,7 +244,8 @@ Deno.test("python sdk wire shapes: files, deltas and jobs", async (t) => {
 
     await t.step("list-jobs reads project_id from the query, not a GET body", async () => {
       // The fetched SDK snapshot sends project_id as a form body on GET; the
-      // contract's server (request.GET) ignores it, so that request finds no project.
+      // server reads request.query_params on GET (opengisch/QFieldCloud
+      // docker-app/qfieldcloud/core/views/jobs_views.py), so that request finds no project.
       const bodyOnly = await raw(server, "GET", "jobs/?limit=20&offset=0", {
         token,
         contentType: FORM,

@@ -49,7 +49,7 @@ Deno.test("test server: responses and error bodies", async (t) => {
       expect(res.text).not.toContain(" ");
     });
 
-    await t.step("errors are {code, message} with the contract's status", async () => {
+    await t.step("errors are {code, message} with the server's status", async () => {
       const res = await call(server, "projects/");
       expect(res.status).toBe(401);
       expect(res.json()).toEqual({ code: "not_authenticated", message: "Not authenticated" });

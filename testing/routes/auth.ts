@@ -1,5 +1,6 @@
 /**
- * Authentication routes (contract §2.1, §2.2): `auth/login/` (= `auth/token/`),
+ * Authentication routes (opengisch/QFieldCloud `docker-app/qfieldcloud/authentication/views.py`):
+ * `auth/login/` (= `auth/token/`),
  * `auth/logout/`, `auth/user/` and `auth/providers/`.
  *
  * @module

@@ -1,5 +1,6 @@
 /**
- * Collaborator routes (contract §2.13): `GET|POST collaborators/{pid}/` and
+ * Collaborator routes (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/core/views/collaborators_views.py`): `GET|POST collaborators/{pid}/` and
  * `GET|PUT|PATCH|DELETE collaborators/{pid}/{username}/`, all for project
  * admins and managers only.
  *

@@ -1,5 +1,6 @@
 /**
- * Delta routes (contract §2.12): `POST deltas/{pid}/` pushes a delta file,
+ * Delta routes (opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/deltas_views.py`):
+ * `POST deltas/{pid}/` pushes a delta file,
  * `GET deltas/{pid}/` (and `GET deltas/{pid}/{deltafile_id}/`) list deltas.
  *
  * As on the server (`ListCreateDeltasView.post`): the JSON is parsed and

@@ -1,12 +1,13 @@
 /**
- * Project file routes (contract §2.6–§2.9): listing with versions, metadata,
+ * Project file routes (opengisch/QFieldCloud `docker-app/qfieldcloud/filestorage/views.py`
+ * and `view_helpers.py`): listing with versions, metadata,
  * streaming upload with the server's validation order, production-style
  * download (ETag, 304, 206, 416) and deletion of files or versions.
  *
  * @module
  */
 import { createJob } from "../jobs.ts";
-import { isQgisProjectFileName, isValidQgisProject, parseQgisProject } from "../qgis.ts";
+import { InvalidQgisProjectError, isQgisProjectFileName, qgisProjectFileVersion } from "../qgis.ts";
 import { ApiError, type RequestContext, type Router } from "../router.ts";
 import {
   type ClientType,
@@ -71,8 +72,9 @@ const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$/i;
 const FORBIDDEN_CHARS = /[<>:"/\\|?*\x00-\x1f\x7f]/;
 
 /**
- * Whether a file name passes the server's `validate_filename` (contract §2.7
- * step 4): non-empty, no surrounding whitespace, at most 255 characters, and
+ * Whether a file name passes the server's `validate_filename` (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/filestorage/utils.py`): non-empty, no surrounding whitespace, at
+ * most 255 characters, and
  * each `/` part 1–255 characters without `<>:"/\|?*` or control characters,
  * not a Windows reserved name, not ending in whitespace or `.`.
  *
@@ -128,7 +130,8 @@ interface UploadChecks {
 }
 
 /**
- * Runs the checks after the content arrived (contract §2.7 steps 4–9) and
+ * Runs the checks after the content arrived, in the order of `upload_project_file_version`
+ * (opengisch/QFieldCloud `docker-app/qfieldcloud/filestorage/view_helpers.py`), and
  * stores the blob as a new version. The temporary blob is deleted on error.
  */
 async function commitUpload(
@@ -158,9 +161,14 @@ async function commitUpload(
     }
     let qgisVersion: string | null = null;
     if (isQgis) {
-      const bytes = await storage.readAll(blob.key);
-      if (!(await isValidQgisProject(bytes))) throw new ApiError("invalid_qgis_project_file");
-      qgisVersion = (await parseQgisProject(bytes)).version;
+      try {
+        qgisVersion = await qgisProjectFileVersion(await storage.readAll(blob.key));
+      } catch (error) {
+        if (error instanceof InvalidQgisProjectError) {
+          throw new ApiError("invalid_qgis_project_file");
+        }
+        throw error;
+      }
     }
     if (checks.clientType !== "qfield" && checks.clientType !== "worker") {
       const owner = project.owner;
@@ -368,8 +376,10 @@ function contentDisposition(name: string): string {
 }
 
 /**
- * Answers a download as production does (nginx streaming from S3, contract
- * §2.8): quoted ETag, `If-None-Match` → 304, `If-Match` mismatch → the
+ * Answers a download as production does (nginx streaming from S3 after
+ * `download_project_file_version` of opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/filestorage/view_helpers.py`): quoted ETag, `If-None-Match` → 304,
+ * `If-Match` mismatch → the
  * proxy's HTML 500, `Range` → 206, streamed from storage.
  *
  * @example

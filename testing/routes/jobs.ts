@@ -1,8 +1,9 @@
 /**
- * Job routes (contract §2.10): `GET|POST jobs/` and `GET jobs/{id}/`.
+ * Job routes (opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/jobs_views.py`):
+ * `GET|POST jobs/` and `GET jobs/{id}/`.
  *
- * Order of checks on `POST jobs/` (documented choice where the contract is
- * silent): project lookup (missing/unknown → 404, not a UUID → 400), no role
+ * Order of checks on `POST jobs/` (our choice where the server's
+ * code leaves it open): project lookup (missing/unknown → 404, not a UUID → 400), no role
  * at all → 403, bad or missing `type` (or `create_project`) → 500, role too
  * low for the type → 403, then `force` (`bool(int())`, so `"true"` → 500).
  *

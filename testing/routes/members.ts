@@ -1,5 +1,6 @@
 /**
- * Organization member routes (contract §2.14): `GET|POST members/{org}/` and
+ * Organization member routes (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/core/views/members_views.py`): `GET|POST members/{org}/` and
  * `GET|PUT|PATCH|DELETE members/{org}/{username}/`. Any authenticated user may
  * read the members of an organization; writes need the organization's owner
  * or an `admin` member. An account that does not exist or is not an

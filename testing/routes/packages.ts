@@ -1,5 +1,6 @@
 /**
- * Package routes (contract §2.11): `GET packages/{pid}/latest/`,
+ * Package routes (opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/package_views.py`):
+ * `GET packages/{pid}/latest/`,
  * `GET packages/{pid}/latest/files/{filename}/` and the worker's
  * `POST packages/{pid}/{job_id}/files/{filename}/`.
  *

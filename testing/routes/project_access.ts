@@ -1,7 +1,8 @@
 /**
  * Shared lookups of the job, package, delta and collaborator routes: UUID
  * parsing as Python's `uuid.UUID`, project lookup with the server's error
- * codes, and role checks of contract §1.6.
+ * codes, and role checks (opengisch/QFieldCloud
+ * `docker-app/qfieldcloud/core/permissions_utils.py`).
  *
  * @module
  */

@@ -1,11 +1,12 @@
 /**
- * Project routes (contract §2.5): list, create, retrieve, update, delete,
+ * Project routes (opengisch/QFieldCloud `docker-app/qfieldcloud/project/views.py`): list,
+ * create, retrieve, update, delete,
  * seed, XLSForm and thumbnail.
  *
  * @module
  */
 import { createJob } from "../jobs.ts";
-import { ApiError, type RequestContext, type Router } from "../router.ts";
+import { ApiError, jsonResponse, paginate, type RequestContext, type Router } from "../router.ts";
 import {
   canRepackage,
   formatDateTime,
@@ -134,27 +135,38 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Sorts projects by DRF `ordering` terms (`owner`, `name`, `created_at`, `-` for descending). */
+/**
+ * Sorts projects by DRF `ordering` terms (`owner`, `name`, `created_at`, `-` for descending).
+ * Each project's sort keys are read once, not per comparison: a page of 10,000 projects is
+ * sorted on every request.
+ */
 function sortProjects(projects: Project[], terms: string[]): Project[] {
-  const keys: Record<string, (p: Project) => string | number> = {
+  const keys: Record<string, ((p: Project) => string | number) | undefined> = {
     owner: (p) => p.owner.username,
     name: (p) => p.name,
     created_at: (p) => p.createdAt.getTime(),
     is_featured: (p) => (p.isFeatured ? 1 : 0),
   };
-  return projects.sort((a, b) => {
-    for (const term of terms) {
-      const desc = term.startsWith("-");
-      const key = keys[desc ? term.slice(1) : term];
-      if (!key) continue;
-      const ka = key(a), kb = key(b);
+  const order = terms.flatMap((term) => {
+    const desc = term.startsWith("-");
+    const key = keys[desc ? term.slice(1) : term];
+    return key ? [{ key, sign: desc ? -1 : 1 }] : [];
+  });
+  const decorated = projects.map((project) => ({
+    project,
+    values: order.map(({ key }) => key(project)),
+  }));
+  decorated.sort((a, b) => {
+    for (let i = 0; i < order.length; i++) {
+      const ka = a.values[i], kb = b.values[i];
       const c = typeof ka === "number" && typeof kb === "number"
         ? ka - kb
         : compareStrings(String(ka), String(kb));
-      if (c !== 0) return desc ? -c : c;
+      if (c !== 0) return order[i].sign * c;
     }
     return 0;
   });
+  return decorated.map((d) => d.project);
 }
 
 function listProjects(ctx: RequestContext): Response {
@@ -169,13 +181,19 @@ function listProjects(ctx: RequestContext): Response {
   }
   const includePublic = ctx.queryParam("include-public") === "1" ||
     includePublicUnderscore === "1";
-  let projects = [...state.projects.values()].filter((p) => {
+  const projects = [...state.projects.values()].filter((p) => {
     const role = projectRole(state, user, p);
     if (!role) return false;
     return role.origin !== "public" || includePublic;
   });
-  projects = filterAndOrder(ctx, projects);
-  return ctx.paginate(projects.map((p) => projectJson(state, p, user)));
+  return projectsPage(ctx, filterAndOrder(ctx, projects), user);
+}
+
+/** Serializes only the requested page, as DRF does: a page of a long list stays cheap. */
+function projectsPage(ctx: RequestContext, projects: Project[], user: User | undefined): Response {
+  const page = paginate(ctx, projects);
+  const json = page.items.map((p) => projectJson(ctx.state, p, user));
+  return jsonResponse(json, 200, page.headers);
 }
 
 function filterAndOrder(ctx: RequestContext, input: Project[]): Project[] {
@@ -203,7 +221,7 @@ function filterAndOrder(ctx: RequestContext, input: Project[]): Project[] {
 function listPublicProjects(ctx: RequestContext): Response {
   const state = ctx.state;
   const projects = filterAndOrder(ctx, [...state.projects.values()].filter((p) => p.isPublic));
-  return ctx.paginate(projects.map((p) => projectJson(state, p, ctx.user)));
+  return projectsPage(ctx, projects, ctx.user);
 }
 
 /** Applies the writable serializer fields shared by create and update. */

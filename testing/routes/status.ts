@@ -1,5 +1,6 @@
 /**
- * Server status routes (contract §2.3, §2.4): `status/` and `server/info/`.
+ * Server status routes (opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/`
+ * `status_views.py` and `server_views.py`): `status/` and `server/info/`.
  *
  * @module
  */

@@ -1,5 +1,6 @@
 /**
- * Team routes (contract §2.15), never paginated:
+ * Team routes (opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/teams_views.py`),
+ * never paginated:
  * `GET|POST organizations/{org}/teams/`,
  * `GET|PUT|DELETE organizations/{org}/teams/{team}/`,
  * `GET|POST organizations/{org}/teams/{team}/members/` and

@@ -1,10 +1,12 @@
 /**
- * `POST users/`: staff users create person accounts (QFC#1506).
+ * `POST users/`: staff users create person accounts (opengisch/QFieldCloud#1506).
  *
  * Verified in public sources: the route is the existing `users/` one, it
  * requires `is_staff` (the PR's description), and the official SDK posts the
- * form fields `username`, `password` and `email`. The view's source was not
- * available, so the rest follows Django/DRF behaviour and is marked [inf]:
+ * form fields `username`, `password` and `email`. The view's source (now public as
+ * opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/users_views.py`) was not
+ * available when this was written, so the rest follows Django/DRF behaviour and is
+ * marked [inf] (inferred):
  * missing or invalid fields give `400 api_error`, a taken username gives
  * `409` (what HOT field-tm, the endpoint's author, handles as "already
  * exists"), a taken e-mail `400 api_error` (e-mails are unique), and the
