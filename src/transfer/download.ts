@@ -132,6 +132,7 @@ export async function downloadFiles(
   const results = await executePlan(core, projectId, plan, {
     ...options,
     localDir: resolve(localDir),
+    operation: "download",
   });
   return inOrder(results, order);
 }

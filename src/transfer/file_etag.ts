@@ -23,9 +23,9 @@ const WHOLE_READ_MAX = 1024 * 1024;
 const PARALLEL_MIN_SIZE = 32 * 1024 * 1024;
 
 /**
- * Computes the etag of a local file, reading it 1 MiB at a time so memory
- * stays flat whatever its size; from 32 MiB on, its parts are hashed on as
- * many threads as there are free cores.
+ * Computes the etag of a local file: a file up to 1 MiB read whole, a larger
+ * one 1 MiB at a time so memory stays flat whatever its size; from 32 MiB on,
+ * its parts are hashed on as many threads as there are free cores.
  *
  * @example
  * ```ts
