@@ -16,6 +16,7 @@ import { Output } from "../src/cli/output.ts";
 import { CliError } from "../src/cli/errors.ts";
 import type { CliIo } from "../src/cli/io.ts";
 import type { StoredCredential } from "../src/cli/credentials.ts";
+import type { FetchLike } from "../mod.ts";
 
 /** The credentials file, as the tests read it. */
 interface CredentialsFile {
@@ -39,6 +40,8 @@ interface RunOptions {
   onAuthorizeUrl?: (url: string) => void;
   /** Lines of stdin, one per call; `null` ends it. */
   readLine?: () => Promise<string | null>;
+  /** The fetch the CLI uses. */
+  fetch?: FetchLike;
 }
 
 async function runCli(args: string[], options: RunOptions = {}): Promise<Run> {
@@ -58,6 +61,7 @@ async function runCli(args: string[], options: RunOptions = {}): Promise<Run> {
     stdinIsTerminal: false,
     readStdin: () => Promise.resolve(""),
     readLine: options.readLine ?? (() => Promise.resolve(null)),
+    fetch: options.fetch,
     readSecret: () => Promise.resolve(""),
     env: (name) => env[name] || undefined,
     os: "linux",
@@ -239,6 +243,16 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
     f.server.clearRequests();
     expect((await f.run(["list-projects"])).code).toBe(0);
     expect(f.server.requests.map((r) => r.path)).toEqual(["/api/v1/projects/"]);
+  });
+
+  await t.step("whoami after a renewal shows the new expiry", async () => {
+    const before = (await f.credentials()).servers[f.server.url].expires_at;
+    f.server.sso!.middleware.expireSessions();
+    const run = await f.run(["--json", "whoami"]);
+    expect(run.code).toBe(0);
+    const after = (await f.credentials()).servers[f.server.url].expires_at;
+    expect(after).not.toBe(before);
+    expect(JSON.parse(run.stdout).expires_at).toBe(after);
   });
 
   await t.step("a failed renewal: one line to log in again, auth exit code", async () => {
@@ -460,3 +474,89 @@ Deno.test("login -U is remembered as the default server; -U and QFIELDCLOUD_URL 
     },
   );
 });
+
+Deno.test("every failed renewal ends with one line to log in again, exit 3", async (t) => {
+  await using f = await fixture();
+  const line = `error: The single sign-on session for ${f.server.url} has expired and could not ` +
+    'be renewed: run "qfieldcloud-cli login --sso" again';
+
+  await t.step("the server refuses the hand-over (a deactivated user gets 500)", async () => {
+    expect((await f.login()).run.code).toBe(0);
+    const ann = f.server.state.findUser("ann")!;
+    ann.isActive = false;
+    f.server.sso!.middleware.expireSessions();
+    const run = await f.run(["list-projects"]);
+    ann.isActive = true;
+    expect(run.code).toBe(ExitCode.AUTH);
+    expect(run.stderr.trim().split("\n")).toEqual([line]);
+  });
+
+  await t.step("the server refuses the renewed session too (401 after renewal)", async () => {
+    expect((await f.login()).run.code).toBe(0);
+    f.server.injectFault({
+      path: /\/projects\//,
+      status: 401,
+      times: 2,
+      body: JSON.stringify({ code: "not_authenticated", message: "Not authenticated" }),
+      contentType: "application/json",
+    });
+    const run = await f.run(["list-projects"]);
+    expect(run.code).toBe(ExitCode.AUTH);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toContain('run "qfieldcloud-cli login --sso" again');
+    expect(lines[0]).not.toContain("login USERNAME");
+  });
+
+  await t.step(
+    "a saved single sign-on login no longer usable: the 401 hint says --sso",
+    async () => {
+      const path = `${f.dir}/config/credentials.json`;
+      const saved = await f.credentials();
+      delete (saved.servers[f.server.url].sso as { cookies?: unknown }).cookies;
+      await Deno.writeTextFile(path, JSON.stringify(saved));
+      const run = await f.run(["list-projects"]);
+      expect(run.code).toBe(ExitCode.AUTH);
+      const lines = run.stderr.trim().split("\n");
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toContain('run "qfieldcloud-cli login --sso" again');
+      expect(lines[0]).not.toContain("login USERNAME");
+    },
+  );
+});
+
+Deno.test("two runs sharing the saved session renew it once", async () => {
+  await using f = await fixture();
+  expect((await f.login()).run.code).toBe(0);
+  f.server.sso!.middleware.expireSessions();
+  // Both runs have read the saved session and sent their first request before either renews.
+  const { promise: bothSent, resolve } = Promise.withResolvers<void>();
+  let held = 0;
+  const gated: FetchLike = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.pathname === "/api/v1/projects/" && held < 2) {
+      if (++held === 2) resolve();
+      await bothSent;
+    }
+    return await fetch(input, init);
+  };
+  f.server.clearRequests();
+  const runs = await Promise.all([
+    f.run(["--json", "list-projects"], { fetch: gated }),
+    f.run(["--json", "list-projects"], { fetch: gated }),
+  ]);
+  expect(runs.map((run) => [run.code, run.stderr])).toEqual([[0, ""], [0, ""]]);
+  const handOvers = f.server.requests.filter((r) => r.path === "/api/v1/auth/user/");
+  expect(handOvers.length).toBe(1);
+  expect(await exists(`${f.dir}/config/credentials.json.lock`)).toBe(false);
+  expect((await f.run(["list-projects"])).code).toBe(0);
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
