@@ -27,6 +27,7 @@ interface CredentialsFile {
 /** This file's own loopback ports, so that test files run side by side. */
 const REDIRECT_PORT = 17_272;
 const BUSY_PORT = 17_273;
+const HALF_BUSY_PORT = 17_274;
 
 interface Run {
   code: number;
@@ -327,6 +328,25 @@ Deno.test("login --sso takes the redirect URL pasted on stdin", async () => {
   expect(run.stderr).toContain("warning: That URL belongs to another sign-in");
   expect(run.stderr).toContain("Welcome to QFieldCloud, ann");
   expect((await f.run(["--json", "list-projects"])).code).toBe(0);
+});
+
+Deno.test("login --sso says so when another program holds the port on 127.0.0.1", async () => {
+  await using f = await fixture();
+  using _busy = Deno.listen({ hostname: "127.0.0.1", port: HALF_BUSY_PORT });
+  (f.server.sso!.provider as { redirectPort: number }).redirectPort = HALF_BUSY_PORT;
+  f.server.state.ssoProviders[0].redirect_port = HALF_BUSY_PORT;
+  const { promise: pasted, resolve } = Promise.withResolvers<string>();
+  const run = await f.run(["login", "--sso", "--no-browser"], {
+    onAuthorizeUrl: (url) => void approve(url).then(resolve),
+    readLine: () => pasted,
+  });
+  expect(run.code).toBe(0);
+  const warnings = run.stderr.split("\n").filter((line) => line.startsWith("warning:"));
+  expect(warnings.length).toBe(1);
+  expect(warnings[0]).toContain("Cannot listen on ");
+  expect(warnings[0]).toContain(`holds port ${HALF_BUSY_PORT}`);
+  expect(warnings[0]).toContain("paste here the address");
+  expect(run.stderr).toContain("Welcome to QFieldCloud, ann");
 });
 
 Deno.test("login --sso: providers, choices and refusals", async (t) => {
