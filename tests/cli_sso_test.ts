@@ -479,6 +479,39 @@ Deno.test("login -U is remembered as the default server; -U and QFIELDCLOUD_URL 
   });
 
   await t.step(
+    "logout with an expired saved token forgets it quietly, with no request",
+    async () => {
+      const path = `${f.dir}/config/credentials.json`;
+      const saved = await f.credentials();
+      const entry = saved.servers[f.server.url];
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({
+          ...saved,
+          servers: { [f.server.url]: { ...entry, expires_at: "2020-01-01T00:00:00.000Z" } },
+        }),
+      );
+      f.server.clearRequests();
+      const run = await f.run(["logout"], { env: noUrl });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe(
+        `The saved login for ${f.server.url} had expired; forgot it (removed from ${path}).\n`,
+      );
+      expect(f.server.requests).toEqual([]);
+      const after = await f.credentials();
+      expect(after.servers).toEqual({});
+      expect(after.default_url).toBe(undefined);
+      // Logged in again for the next step.
+      expect(
+        (await f.run(["-U", f.server.url, "login", "alice", "alice-secret-pw"], { env: noUrl }))
+          .code,
+      )
+        .toBe(0);
+    },
+  );
+
+  await t.step(
     "logout of another server keeps the default; of the default, clears it",
     async () => {
       const elsewhere = await f.run(["-U", other.url, "logout"], { env: noUrl });
