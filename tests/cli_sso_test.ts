@@ -85,7 +85,10 @@ interface Fixture extends AsyncDisposable {
   dir: string;
   env: Record<string, string | undefined>;
   credentials(): Promise<CredentialsFile>;
-  /** Secrets the CLI must never print: the saved cookies and refresh token. */
+  /**
+   * Secrets the CLI must never print: the saved cookies, and every code, PKCE verifier,
+   * access, ID and refresh token the identity provider issued or was shown.
+   */
   secrets(): Promise<string[]>;
   run(args: string[], options?: RunOptions): Promise<Run>;
   /** `login --sso --no-browser`, the test playing a browser that follows the redirect. */
@@ -109,7 +112,7 @@ async function fixture(): Promise<Fixture> {
       return JSON.parse(await Deno.readTextFile(`${dir}/config/credentials.json`));
     },
     async secrets() {
-      const secrets: string[] = [];
+      const secrets: string[] = [...server.sso!.provider.secrets];
       try {
         for (const entry of Object.values((await f.credentials()).servers)) {
           if (entry.sso) {
@@ -164,6 +167,8 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
       "Welcome to QFieldCloud, ann (signed in through Test identity provider).",
     );
     expect(page).toContain("You can close this tab");
+    // Checked against every output from here on: code, verifier, access, refresh and ID tokens.
+    expect(f.server.sso!.provider.secrets.length).toBe(5);
     const saved = await f.credentials();
     const entry = saved.servers[f.server.url];
     expect(entry.username).toBe("ann");
