@@ -533,6 +533,15 @@ Deno.test("login -U is remembered as the default server; -U and QFIELDCLOUD_URL 
   );
 });
 
+/** One line on stderr that says to run `login --sso` again, and the authentication exit code. */
+function expectLoginSsoAgain(run: Run): void {
+  expect(run.code).toBe(ExitCode.AUTH);
+  const lines = run.stderr.trim().split("\n");
+  expect(lines.length).toBe(1);
+  expect(lines[0]).toContain('run "qfieldcloud-cli login --sso" again');
+  expect(lines[0]).not.toContain("login USERNAME");
+}
+
 Deno.test("every failed renewal ends with one line to log in again, exit 3", async (t) => {
   await using f = await fixture();
   const line = `error: The single sign-on session for ${f.server.url} has expired and could not ` +
@@ -559,11 +568,7 @@ Deno.test("every failed renewal ends with one line to log in again, exit 3", asy
       contentType: "application/json",
     });
     const run = await f.run(["list-projects"]);
-    expect(run.code).toBe(ExitCode.AUTH);
-    const lines = run.stderr.trim().split("\n");
-    expect(lines.length).toBe(1);
-    expect(lines[0]).toContain('run "qfieldcloud-cli login --sso" again');
-    expect(lines[0]).not.toContain("login USERNAME");
+    expectLoginSsoAgain(run);
   });
 
   await t.step(
@@ -574,11 +579,7 @@ Deno.test("every failed renewal ends with one line to log in again, exit 3", asy
       delete (saved.servers[f.server.url].sso as { cookies?: unknown }).cookies;
       await Deno.writeTextFile(path, JSON.stringify(saved));
       const run = await f.run(["list-projects"]);
-      expect(run.code).toBe(ExitCode.AUTH);
-      const lines = run.stderr.trim().split("\n");
-      expect(lines.length).toBe(1);
-      expect(lines[0]).toContain('run "qfieldcloud-cli login --sso" again');
-      expect(lines[0]).not.toContain("login USERNAME");
+      expectLoginSsoAgain(run);
     },
   );
 });
@@ -606,15 +607,8 @@ Deno.test("two runs sharing the saved session renew it once", async () => {
   expect(runs.map((run) => [run.code, run.stderr])).toEqual([[0, ""], [0, ""]]);
   const handOvers = f.server.requests.filter((r) => r.path === "/api/v1/auth/user/");
   expect(handOvers.length).toBe(1);
-  expect(await exists(`${f.dir}/config/credentials.json.lock`)).toBe(false);
+  await expect(Deno.stat(`${f.dir}/config/credentials.json.lock`)).rejects.toThrow(
+    Deno.errors.NotFound,
+  );
   expect((await f.run(["list-projects"])).code).toBe(0);
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
