@@ -109,10 +109,7 @@ function causeMessages(error: Error): string[] {
   return messages;
 }
 
-function hintFor(error: QfcRequestException, context: ErrorContext): string | undefined {
-  if (error.status === 401 && context.ssoLogin) {
-    return SSO_LOGIN_HINT;
-  }
+function hintFor(error: QfcRequestException): string | undefined {
   const cause = causeMessages(error).join(" | ");
   switch (error.code) {
     case "not_authenticated":
@@ -203,7 +200,7 @@ export function describeError(error: unknown, context: ErrorContext = {}): Error
       causeMessages(error).some((text) => /^TimeoutError|timed? ?out/i.test(text));
     exitCode = timedOut ? ExitCode.TIMEOUT : exitCodeForStatus(error.status);
     message = describeRequestError(error);
-    hint = hintFor(error, context);
+    hint = error.status === 401 && context.ssoLogin ? SSO_LOGIN_HINT : hintFor(error);
     if (timedOut) hint = "The server did not answer in time; raise --read-timeout";
   } else if (error instanceof QfcJobFailedException) {
     exitCode = ExitCode.JOB_FAILED;
