@@ -90,7 +90,7 @@ export async function main(args: readonly string[], io: Partial<CliIo> = {}): Pr
       }
       return ExitCode.USAGE;
     }
-    const report = describeError(error);
+    const report = describeError(error, { ssoLogin: ctx.ssoLogin });
     if (fullIo.signal?.aborted && report.exitCode !== ExitCode.USAGE) {
       report.exitCode = ExitCode.INTERRUPTED;
       report.message = "Interrupted";

@@ -139,6 +139,10 @@ export class SessionAuth implements Authenticator {
   #cookies: Map<string, string>;
   #renew?: () => Promise<SessionCookies>;
   #renewing?: Promise<boolean>;
+  /** How many renewals have completed; only {@linkcode SessionAuth.renew} increases it. */
+  #generation = 0;
+  /** The generation each sent `sessionid` was sent under (`""`: none). */
+  #sentUnder = new Map<string, number>();
 
   /** Starts from these cookies. */
   constructor(cookies: SessionCookies, options: SessionAuthOptions = {}) {
@@ -153,6 +157,7 @@ export class SessionAuth implements Authenticator {
 
   /** Sends the cookies, and the CSRF header and Referer on unsafe methods. */
   apply(headers: Headers, method: string, url: URL): void {
+    this.#sentUnder.set(this.#cookies.get("sessionid") ?? "", this.#generation);
     if (this.#cookies.size > 0) {
       headers.set(
         "Cookie",
@@ -166,8 +171,13 @@ export class SessionAuth implements Authenticator {
     }
   }
 
-  /** Keeps cookies the server sets or deletes (Django rotates `csrftoken`, for one). */
+  /**
+   * Keeps cookies the server sets or deletes (Django rotates `csrftoken`, for one), except
+   * on a 401: Django then deletes or replaces the dead `sessionid`, and a late 401 must not
+   * wipe the session a renewal has just brought.
+   */
   observe(response: Response): void {
+    if (response.status === 401) return;
     for (const cookie of parseSetCookies(response)) {
       const expired = cookie.expires !== undefined && cookie.expires.getTime() <= Date.now();
       if (cookie.value === "" || expired) this.#cookies.delete(cookie.name);
@@ -178,11 +188,13 @@ export class SessionAuth implements Authenticator {
   /** Renews the session once for all the requests that failed with the same one. */
   renew(sent: Headers): Promise<boolean> {
     if (!this.#renew) return Promise.resolve(false);
-    // Another request renewed the session since this one was sent: just send it again.
-    const sentSession = /(?:^|;\s*)sessionid=([^;]*)/.exec(sent.get("Cookie") ?? "")?.[1];
-    if (sentSession !== this.#cookies.get("sessionid")) return Promise.resolve(true);
+    // A renewal completed since this request was sent: just send it again.
+    const sentSession = /(?:^|;\s*)sessionid=([^;]*)/.exec(sent.get("Cookie") ?? "")?.[1] ?? "";
+    const sentGeneration = this.#sentUnder.get(sentSession) ?? this.#generation;
+    if (sentGeneration < this.#generation) return Promise.resolve(true);
     this.#renewing ??= this.#renew().then((cookies) => {
       this.#cookies = new Map(Object.entries(cookies));
+      this.#generation++;
       return true;
     }).finally(() => this.#renewing = undefined);
     return this.#renewing;

@@ -14,6 +14,14 @@
  *   `X-CSRFToken` equal to the `csrftoken` cookie (and, on HTTPS, a `Referer` of
  *   the same origin), else `403 permission_denied`.
  *
+ * A request whose `sessionid` names no live session (expired, unknown, or of a
+ * deactivated user) and that is no hand-over is anonymous, so it gets 401 where
+ * the API needs a login; and, as Django's `SessionMiddleware` does, the answer
+ * carries a `Set-Cookie` for `sessionid`: a new, empty session's key when
+ * middlewares have written to the session (the server's `client_type.py` and
+ * `qgis_auth.py` do), or a deletion. {@linkcode SsoMiddleware.staleSession}
+ * chooses which. A hand-over rotates `csrftoken`, as Django's `login()` does.
+ *
  * `POST auth/logout/` does not end such a session on the real server; nor here.
  *
  * @module
@@ -93,6 +101,11 @@ export class SsoMiddleware {
   readonly #sessions = new Map<string, WebSession>();
   readonly #usedJtis = new Set<string>();
   readonly #quiet: boolean;
+  /**
+   * How a stale `sessionid` is answered: `"replace"` (default) sets a new anonymous
+   * session's key, `"delete"` deletes the cookie.
+   */
+  staleSession: "replace" | "delete" = "replace";
 
   /** Serves the sessions of the provider's users. */
   constructor(state: ServerState, provider: FakeOidcProvider, options: { quiet?: boolean } = {}) {
@@ -114,18 +127,22 @@ export class SsoMiddleware {
   /** Runs before authentication: finds the session, or performs the hand-over. */
   async process(request: Request): Promise<SessionResult> {
     const cookies = cookiesOf(request);
-    const session = this.#sessions.get(cookies.get("sessionid") ?? "");
+    const sessionKey = cookies.get("sessionid");
+    const session = this.#sessions.get(sessionKey ?? "");
     if (session && session.expiresAt > Date.now() && session.user.isActive) {
       return { user: session.user, setCookies: [] };
     }
+    const anonymous: SessionResult = {
+      setCookies: sessionKey === undefined ? [] : [this.#staleSessionCookie()],
+    };
     const idToken = request.headers.get("x-qfc-id-token") ?? undefined;
     const authorization = request.headers.get("authorization") ?? "";
     const accessToken = authorization.startsWith("Bearer ")
       ? authorization.split(" ")[1]
       : undefined;
-    if (!idToken && !accessToken) return { setCookies: [] };
+    if (!idToken && !accessToken) return anonymous;
     const idpId = request.headers.get("x-qfc-idp-id");
-    if (!idpId || idpId !== this.#provider.id) return { setCookies: [] };
+    if (!idpId || idpId !== this.#provider.id) return anonymous;
     let username: string | undefined;
     try {
       username = await this.#verify(idToken, accessToken);
@@ -138,7 +155,7 @@ export class SsoMiddleware {
       return { setCookies: [], response: this.#serverError() };
     }
     const key = randomKey();
-    const csrfToken = cookies.get("csrftoken") || randomKey();
+    const csrfToken = randomKey(); // login() rotates the CSRF token
     this.#sessions.set(key, {
       user,
       csrfToken,
@@ -168,6 +185,14 @@ export class SsoMiddleware {
         throw new ApiError("permission_denied");
       }
     }
+  }
+
+  #staleSessionCookie(): string {
+    if (this.staleSession === "delete") {
+      return 'sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax';
+    }
+    // A new session that holds no user: it authenticates nothing.
+    return setCookie("sessionid", randomKey(), SESSION_SECONDS, true);
   }
 
   async #verify(idToken?: string, accessToken?: string): Promise<string | undefined> {

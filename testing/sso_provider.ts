@@ -98,6 +98,7 @@ export class FakeOidcProvider {
   #codes = new Map<string, PendingCode>();
   #accessTokens = new Map<string, { username: string; expiresAt: number }>();
   #refreshTokens = new Map<string, string>();
+  #secrets: string[] = [];
 
   private constructor(
     options: FakeOidcProviderOptions,
@@ -160,6 +161,14 @@ export class FakeOidcProvider {
       idp_id_header: "X-QFC-IDP-ID",
       styles: null,
     };
+  }
+
+  /**
+   * Every secret it has issued or been shown: codes, access, ID and refresh tokens, PKCE
+   * verifiers; for tests that check a client never prints one.
+   */
+  get secrets(): readonly string[] {
+    return [...this.#secrets];
   }
 
   /** Makes every refresh token unusable, as a provider does when a user signs out everywhere. */
@@ -234,6 +243,7 @@ export class FakeOidcProvider {
       back.searchParams.set("error", refusal);
     } else {
       const code = randomToken();
+      this.#secrets.push(code);
       this.#codes.set(code, {
         clientId: this.clientId,
         redirectUri,
@@ -260,6 +270,7 @@ export class FakeOidcProvider {
       }
       if (pending.challenge !== undefined) {
         const verifier = form.get("code_verifier");
+        if (verifier) this.#secrets.push(verifier);
         if (!verifier || await s256(verifier) !== pending.challenge) {
           return oauthError("invalid_grant", "PKCE verification failed");
         }
@@ -305,6 +316,7 @@ export class FakeOidcProvider {
       .setExpirationTime(`${this.#tokenSeconds}s`)
       .setJti(crypto.randomUUID())
       .sign(this.#privateKey);
+    this.#secrets.push(accessToken, refreshToken, idToken);
     return {
       access_token: accessToken,
       token_type: "Bearer",

@@ -16,6 +16,7 @@ import { Output } from "../src/cli/output.ts";
 import { CliError } from "../src/cli/errors.ts";
 import type { CliIo } from "../src/cli/io.ts";
 import type { StoredCredential } from "../src/cli/credentials.ts";
+import type { FetchLike } from "../mod.ts";
 
 /** The credentials file, as the tests read it. */
 interface CredentialsFile {
@@ -26,6 +27,7 @@ interface CredentialsFile {
 /** This file's own loopback ports, so that test files run side by side. */
 const REDIRECT_PORT = 17_272;
 const BUSY_PORT = 17_273;
+const HALF_BUSY_PORT = 17_274;
 
 interface Run {
   code: number;
@@ -39,6 +41,8 @@ interface RunOptions {
   onAuthorizeUrl?: (url: string) => void;
   /** Lines of stdin, one per call; `null` ends it. */
   readLine?: () => Promise<string | null>;
+  /** The fetch the CLI uses. */
+  fetch?: FetchLike;
 }
 
 async function runCli(args: string[], options: RunOptions = {}): Promise<Run> {
@@ -58,6 +62,7 @@ async function runCli(args: string[], options: RunOptions = {}): Promise<Run> {
     stdinIsTerminal: false,
     readStdin: () => Promise.resolve(""),
     readLine: options.readLine ?? (() => Promise.resolve(null)),
+    fetch: options.fetch,
     readSecret: () => Promise.resolve(""),
     env: (name) => env[name] || undefined,
     os: "linux",
@@ -80,7 +85,10 @@ interface Fixture extends AsyncDisposable {
   dir: string;
   env: Record<string, string | undefined>;
   credentials(): Promise<CredentialsFile>;
-  /** Secrets the CLI must never print: the saved cookies and refresh token. */
+  /**
+   * Secrets the CLI must never print: the saved cookies, and every code, PKCE verifier,
+   * access, ID and refresh token the identity provider issued or was shown.
+   */
   secrets(): Promise<string[]>;
   run(args: string[], options?: RunOptions): Promise<Run>;
   /** `login --sso --no-browser`, the test playing a browser that follows the redirect. */
@@ -104,7 +112,7 @@ async function fixture(): Promise<Fixture> {
       return JSON.parse(await Deno.readTextFile(`${dir}/config/credentials.json`));
     },
     async secrets() {
-      const secrets: string[] = [];
+      const secrets: string[] = [...server.sso!.provider.secrets];
       try {
         for (const entry of Object.values((await f.credentials()).servers)) {
           if (entry.sso) {
@@ -159,6 +167,8 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
       "Welcome to QFieldCloud, ann (signed in through Test identity provider).",
     );
     expect(page).toContain("You can close this tab");
+    // Checked against every output from here on: code, verifier, access, refresh and ID tokens.
+    expect(f.server.sso!.provider.secrets.length).toBe(5);
     const saved = await f.credentials();
     const entry = saved.servers[f.server.url];
     expect(entry.username).toBe("ann");
@@ -241,6 +251,16 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
     expect(f.server.requests.map((r) => r.path)).toEqual(["/api/v1/projects/"]);
   });
 
+  await t.step("whoami after a renewal shows the new expiry", async () => {
+    const before = (await f.credentials()).servers[f.server.url].expires_at;
+    f.server.sso!.middleware.expireSessions();
+    const run = await f.run(["--json", "whoami"]);
+    expect(run.code).toBe(0);
+    const after = (await f.credentials()).servers[f.server.url].expires_at;
+    expect(after).not.toBe(before);
+    expect(JSON.parse(run.stdout).expires_at).toBe(after);
+  });
+
   await t.step("a failed renewal: one line to log in again, auth exit code", async () => {
     f.server.sso!.provider.revokeRefreshTokens();
     f.server.sso!.middleware.expireSessions();
@@ -313,6 +333,25 @@ Deno.test("login --sso takes the redirect URL pasted on stdin", async () => {
   expect(run.stderr).toContain("warning: That URL belongs to another sign-in");
   expect(run.stderr).toContain("Welcome to QFieldCloud, ann");
   expect((await f.run(["--json", "list-projects"])).code).toBe(0);
+});
+
+Deno.test("login --sso says so when another program holds the port on 127.0.0.1", async () => {
+  await using f = await fixture();
+  using _busy = Deno.listen({ hostname: "127.0.0.1", port: HALF_BUSY_PORT });
+  (f.server.sso!.provider as { redirectPort: number }).redirectPort = HALF_BUSY_PORT;
+  f.server.state.ssoProviders[0].redirect_port = HALF_BUSY_PORT;
+  const { promise: pasted, resolve } = Promise.withResolvers<string>();
+  const run = await f.run(["login", "--sso", "--no-browser"], {
+    onAuthorizeUrl: (url) => void approve(url).then(resolve),
+    readLine: () => pasted,
+  });
+  expect(run.code).toBe(0);
+  const warnings = run.stderr.split("\n").filter((line) => line.startsWith("warning:"));
+  expect(warnings.length).toBe(1);
+  expect(warnings[0]).toContain("Cannot listen on ");
+  expect(warnings[0]).toContain(`holds port ${HALF_BUSY_PORT}`);
+  expect(warnings[0]).toContain("paste here the address");
+  expect(run.stderr).toContain("Welcome to QFieldCloud, ann");
 });
 
 Deno.test("login --sso: providers, choices and refusals", async (t) => {
@@ -445,6 +484,39 @@ Deno.test("login -U is remembered as the default server; -U and QFIELDCLOUD_URL 
   });
 
   await t.step(
+    "logout with an expired saved token forgets it quietly, with no request",
+    async () => {
+      const path = `${f.dir}/config/credentials.json`;
+      const saved = await f.credentials();
+      const entry = saved.servers[f.server.url];
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({
+          ...saved,
+          servers: { [f.server.url]: { ...entry, expires_at: "2020-01-01T00:00:00.000Z" } },
+        }),
+      );
+      f.server.clearRequests();
+      const run = await f.run(["logout"], { env: noUrl });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe(
+        `The saved login for ${f.server.url} had expired; forgot it (removed from ${path}).\n`,
+      );
+      expect(f.server.requests).toEqual([]);
+      const after = await f.credentials();
+      expect(after.servers).toEqual({});
+      expect(after.default_url).toBe(undefined);
+      // Logged in again for the next step.
+      expect(
+        (await f.run(["-U", f.server.url, "login", "alice", "alice-secret-pw"], { env: noUrl }))
+          .code,
+      )
+        .toBe(0);
+    },
+  );
+
+  await t.step(
     "logout of another server keeps the default; of the default, clears it",
     async () => {
       const elsewhere = await f.run(["-U", other.url, "logout"], { env: noUrl });
@@ -459,4 +531,84 @@ Deno.test("login -U is remembered as the default server; -U and QFIELDCLOUD_URL 
       expect(JSON.parse(after.stdout).error.message).toContain("https://app.qfield.cloud/api/v1/");
     },
   );
+});
+
+/** One line on stderr that says to run `login --sso` again, and the authentication exit code. */
+function expectLoginSsoAgain(run: Run): void {
+  expect(run.code).toBe(ExitCode.AUTH);
+  const lines = run.stderr.trim().split("\n");
+  expect(lines.length).toBe(1);
+  expect(lines[0]).toContain('run "qfieldcloud-cli login --sso" again');
+  expect(lines[0]).not.toContain("login USERNAME");
+}
+
+Deno.test("every failed renewal ends with one line to log in again, exit 3", async (t) => {
+  await using f = await fixture();
+  const line = `error: The single sign-on session for ${f.server.url} has expired and could not ` +
+    'be renewed: run "qfieldcloud-cli login --sso" again';
+
+  await t.step("the server refuses the hand-over (a deactivated user gets 500)", async () => {
+    expect((await f.login()).run.code).toBe(0);
+    const ann = f.server.state.findUser("ann")!;
+    ann.isActive = false;
+    f.server.sso!.middleware.expireSessions();
+    const run = await f.run(["list-projects"]);
+    ann.isActive = true;
+    expect(run.code).toBe(ExitCode.AUTH);
+    expect(run.stderr.trim().split("\n")).toEqual([line]);
+  });
+
+  await t.step("the server refuses the renewed session too (401 after renewal)", async () => {
+    expect((await f.login()).run.code).toBe(0);
+    f.server.injectFault({
+      path: /\/projects\//,
+      status: 401,
+      times: 2,
+      body: JSON.stringify({ code: "not_authenticated", message: "Not authenticated" }),
+      contentType: "application/json",
+    });
+    const run = await f.run(["list-projects"]);
+    expectLoginSsoAgain(run);
+  });
+
+  await t.step(
+    "a saved single sign-on login no longer usable: the 401 hint says --sso",
+    async () => {
+      const path = `${f.dir}/config/credentials.json`;
+      const saved = await f.credentials();
+      delete (saved.servers[f.server.url].sso as { cookies?: unknown }).cookies;
+      await Deno.writeTextFile(path, JSON.stringify(saved));
+      const run = await f.run(["list-projects"]);
+      expectLoginSsoAgain(run);
+    },
+  );
+});
+
+Deno.test("two runs sharing the saved session renew it once", async () => {
+  await using f = await fixture();
+  expect((await f.login()).run.code).toBe(0);
+  f.server.sso!.middleware.expireSessions();
+  // Both runs have read the saved session and sent their first request before either renews.
+  const { promise: bothSent, resolve } = Promise.withResolvers<void>();
+  let held = 0;
+  const gated: FetchLike = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.pathname === "/api/v1/projects/" && held < 2) {
+      if (++held === 2) resolve();
+      await bothSent;
+    }
+    return await fetch(input, init);
+  };
+  f.server.clearRequests();
+  const runs = await Promise.all([
+    f.run(["--json", "list-projects"], { fetch: gated }),
+    f.run(["--json", "list-projects"], { fetch: gated }),
+  ]);
+  expect(runs.map((run) => [run.code, run.stderr])).toEqual([[0, ""], [0, ""]]);
+  const handOvers = f.server.requests.filter((r) => r.path === "/api/v1/auth/user/");
+  expect(handOvers.length).toBe(1);
+  await expect(Deno.stat(`${f.dir}/config/credentials.json.lock`)).rejects.toThrow(
+    Deno.errors.NotFound,
+  );
+  expect((await f.run(["list-projects"])).code).toBe(0);
 });

@@ -159,10 +159,12 @@ Deno.test("a full sign-on: read, write with CSRF, silent renewal, failed renewal
   expect(client.core.auth).toBeInstanceOf(SessionAuth);
   expect(client.token).toBe(undefined);
 
+  let firstIdToken: string | null = null;
   await t.step("the hand-over sends the three headers and our User-Agent", () => {
     const handOver = server.requests.find((r) => r.path === "/api/v1/auth/user/")!;
     expect(handOver.headers.get("authorization")).toMatch(/^Bearer /);
-    expect(handOver.headers.get("x-qfc-id-token")?.split(".").length).toBe(3);
+    firstIdToken = handOver.headers.get("x-qfc-id-token");
+    expect(firstIdToken?.split(".").length).toBe(3);
     expect(handOver.headers.get("x-qfc-idp-id")).toBe("test-idp");
     expect(handOver.headers.get("user-agent")).toMatch(/^sdk\|ts\|/);
     expect(handOver.headers.get("cookie")).toBe(null);
@@ -182,24 +184,58 @@ Deno.test("a full sign-on: read, write with CSRF, silent renewal, failed renewal
     expect(get.headers.get("x-csrftoken")).toBe(null);
   });
 
+  const renewed: { sessionid: string; csrftoken: string }[] = [];
+  await t.step(
+    "a stale session gets 401 with a new anonymous sessionid, as Django answers",
+    async () => {
+      server.sso!.middleware.expireSessions();
+      const stale = await fetch(`${server.url}projects/`, {
+        headers: { cookie: `sessionid=${login.session.cookies.sessionid}` },
+      });
+      expect(stale.status).toBe(401);
+      await stale.body?.cancel();
+      const [cookie] = parseSetCookies(stale);
+      expect(cookie.name).toBe("sessionid");
+      expect(cookie.value).not.toBe("");
+      expect(cookie.value).not.toBe(login.session.cookies.sessionid);
+    },
+  );
+
   await t.step("an expired session is renewed silently, with a new ID token", async () => {
-    const renewed: string[] = [];
     useSsoSession(client, login.session, {
-      onRenewed: (s) => void renewed.push(s.cookies.sessionid),
+      onRenewed: (s) => void renewed.push({ ...s.cookies } as typeof renewed[0]),
     });
-    server.sso!.middleware.expireSessions();
     server.clearRequests();
     const [a, b] = await Promise.all([client.listProjects(), client.listProjects()]);
     expect(a.length).toBe(1);
     expect(b.length).toBe(1);
     expect(renewed.length).toBe(1); // two failed requests, one renewal
-    expect(renewed[0]).not.toBe(login.session.cookies.sessionid);
+    expect(renewed[0].sessionid).not.toBe(login.session.cookies.sessionid);
     const handOvers = server.requests.filter((r) => r.path === "/api/v1/auth/user/");
     expect(handOvers.length).toBe(1);
-    expect(handOvers[0].headers.get("x-qfc-id-token")).not.toBe(
-      server.requests[0].headers.get("x-qfc-id-token"),
-    );
-    await client.createProject("after-renewal"); // the new csrftoken is used
+    expect(firstIdToken).toBeTruthy();
+    expect(handOvers[0].headers.get("x-qfc-id-token")?.split(".").length).toBe(3);
+    expect(handOvers[0].headers.get("x-qfc-id-token")).not.toBe(firstIdToken);
+    // The hand-over rotated the CSRF token, as Django's login() does; writes use the new one.
+    expect(renewed[0].csrftoken).not.toBe(login.session.cookies.csrftoken);
+    server.clearRequests();
+    await client.createProject("after-renewal");
+    const post = server.requests.find((r) => r.method === "POST")!;
+    expect(post.headers.get("x-csrftoken")).toBe(renewed[0].csrftoken);
+  });
+
+  await t.step("renewal also works when the server deletes the stale sessionid", async () => {
+    server.sso!.middleware.staleSession = "delete";
+    server.sso!.middleware.expireSessions();
+    const stale = await fetch(`${server.url}projects/`, {
+      headers: { cookie: `sessionid=${renewed[0].sessionid}` },
+    });
+    expect(stale.status).toBe(401);
+    await stale.body?.cancel();
+    expect(parseSetCookies(stale).map((c) => [c.name, c.value])).toEqual([["sessionid", ""]]);
+    expect((await client.listProjects()).length).toBe(2);
+    expect(renewed.length).toBe(2);
+    server.sso!.middleware.staleSession = "replace";
   });
 
   await t.step("a refused renewal is a QfcSsoException", async () => {
@@ -362,4 +398,31 @@ Deno.test("SessionAuth keeps rotated cookies and a 401 without renewal stays a 4
     }),
   );
   expect(auth.cookies).toEqual({ csrftoken: "new" });
+});
+
+Deno.test("SessionAuth counts renewals: a late 401 neither wipes nor renews the new session", async () => {
+  let renewals = 0;
+  const auth = new SessionAuth({ sessionid: "s0", csrftoken: "c0" }, {
+    renew: () => Promise.resolve({ sessionid: `s${++renewals}`, csrftoken: "c1" }),
+  });
+  const url = new URL("https://qfc.example.com/api/v1/projects/");
+  const sent = () => {
+    const headers = new Headers();
+    auth.apply(headers, "GET", url);
+    return headers;
+  };
+  const early = sent();
+  const late = sent();
+  // Django answers a dead session with 401 and a new, anonymous sessionid.
+  const unauthorized = () =>
+    new Response(null, { status: 401, headers: { "set-cookie": "sessionid=anon; Max-Age=60" } });
+  auth.observe(unauthorized());
+  expect(await auth.renew(early)).toBe(true);
+  expect(renewals).toBe(1);
+  auth.observe(unauthorized()); // the late request's 401 arrives after the renewal
+  expect(auth.cookies).toEqual({ sessionid: "s1", csrftoken: "c1" });
+  expect(await auth.renew(late)).toBe(true); // sent before the renewal: resent as it is
+  expect(renewals).toBe(1);
+  expect(await auth.renew(sent())).toBe(true); // the new session refused: renewed again
+  expect(renewals).toBe(2);
 });

@@ -16,7 +16,7 @@
 import {
   Client,
   type FetchLike,
-  QfcSsoException,
+  QfcRequestException,
   renewSsoSession,
   SessionAuth,
   type SsoSession,
@@ -24,7 +24,7 @@ import {
 } from "../../mod.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { CredentialStore, type StoredCredential } from "./credentials.ts";
-import { CliError, CliUsageError } from "./errors.ts";
+import { CliError, CliUsageError, ssoExpiredMessage } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { Output } from "./output.ts";
 import { resolvePassword } from "./prompt.ts";
@@ -96,6 +96,18 @@ function debugFetch(inner: FetchLike, out: Output): FetchLike {
 }
 
 /**
+ * The line a failed renewal of a single sign-on session ends with: the provider
+ * refused the refresh, or the server the hand-over (a deactivated user gets a 500).
+ * Only a network failure or an interruption is left as it is: trying again may work.
+ */
+function renewalFailure(url: string, error: unknown): unknown {
+  const unanswered = error instanceof QfcRequestException && error.status === undefined;
+  const aborted = error instanceof Error && error.name === "AbortError";
+  if (unanswered || aborted) return error;
+  return new CliError(ssoExpiredMessage(url), ExitCode.AUTH, { cause: error });
+}
+
+/**
  * One CLI run's state, shared by the commands.
  *
  * @example
@@ -118,6 +130,8 @@ export class CliContext {
   authSource?: AuthSource;
   /** The saved login the client uses, if it uses one. */
   stored?: StoredCredential;
+  /** The saved login for the server is a single sign-on one (used, or no longer usable). */
+  ssoLogin = false;
 
   /** Creates the context for the streams and environment. */
   constructor(io: CliIo) {
@@ -240,11 +254,15 @@ export class CliContext {
       this.#useSession(client, stored.sso);
       this.authSource = "sso";
       this.stored = stored;
+      this.ssoLogin = true;
     } else if (stored?.token) {
       this.out.addSecret(stored.token);
       client.token = stored.token;
       this.authSource = "saved-token";
       this.stored = stored;
+    } else {
+      const unusable = await this.credentials.peek(globals.url).catch(() => undefined);
+      this.ssoLogin = unusable?.sso !== undefined;
     }
     return client;
   }
@@ -258,6 +276,9 @@ export class CliContext {
   /**
    * Authenticates with a saved single sign-on session, renewed through the refresh
    * token when the server no longer accepts it, and saved again after each renewal.
+   * Runs sharing the credentials file renew once: under the file's lock, a session
+   * another run has saved meanwhile is taken instead of renewing again (a rotated
+   * refresh token is good once).
    */
   #useSession(client: Client, session: SsoSession): void {
     let current = session;
@@ -265,18 +286,21 @@ export class CliContext {
     client.core.auth = new SessionAuth(current.cookies, {
       renew: async () => {
         try {
-          current = await renewSsoSession(client, current);
+          current = await this.credentials.locked(async () => {
+            const saved = (await this.credentials.peek(client.url))?.sso;
+            const savedSession = saved?.cookies?.sessionid;
+            if (savedSession && savedSession !== current.cookies.sessionid) return saved!;
+            const renewed = await renewSsoSession(client, current);
+            await this.credentials.updateSession(client.url, renewed);
+            return renewed;
+          });
         } catch (error) {
-          if (!(error instanceof QfcSsoException)) throw error;
-          throw new CliError(
-            `The single sign-on session for ${client.url} has expired and could not be renewed: ` +
-              'run "qfieldcloud-cli login --sso" again',
-            ExitCode.AUTH,
-            { cause: error },
-          );
+          throw renewalFailure(client.url, error);
         }
         this.addSessionSecrets(current);
-        await this.credentials.updateSession(client.url, current);
+        if (this.stored) {
+          this.stored = { ...this.stored, sso: current, expires_at: current.expiresAt ?? null };
+        }
         return current.cookies;
       },
     });

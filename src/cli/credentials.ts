@@ -19,6 +19,7 @@
 
 import { dirname, join } from "node:path";
 import type { SsoSession } from "../../mod.ts";
+import { withFileLock } from "./file_lock.ts";
 
 /** What {@linkcode configDir} needs to know about the environment. */
 export interface ConfigEnv {
@@ -194,6 +195,14 @@ export class CredentialStore {
     data.default_url = entry.url;
     await this.#write(data);
     return entry;
+  }
+
+  /**
+   * Runs `action` while no other run (another process sharing this file) holds the
+   * file's lock: for a renewal, which must happen once.
+   */
+  locked<T>(action: () => Promise<T>): Promise<T> {
+    return withFileLock(`${this.#path}.lock`, action);
   }
 
   /**

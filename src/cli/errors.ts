@@ -87,6 +87,28 @@ export interface ErrorReport {
 
 const LOGIN_HINT =
   'log in with "qfieldcloud-cli login USERNAME", or pass -t/--token or set QFIELDCLOUD_TOKEN';
+const SSO_LOGIN_HINT =
+  'The single sign-on session was not accepted: run "qfieldcloud-cli login --sso" again';
+
+/**
+ * The line for a single sign-on session that has expired and could not be renewed.
+ *
+ * @example
+ * ```ts
+ * import { ssoExpiredMessage } from "./errors.ts";
+ * console.log(ssoExpiredMessage("https://app.qfield.cloud/api/v1/"));
+ * ```
+ */
+export function ssoExpiredMessage(url: string): string {
+  return `The single sign-on session for ${url} has expired and could not be renewed: ` +
+    'run "qfieldcloud-cli login --sso" again';
+}
+
+/** What {@linkcode describeError} knows of the run. */
+export interface ErrorContext {
+  /** The saved login for the server is a single sign-on session: a 401 asks for `login --sso`. */
+  ssoLogin?: boolean;
+}
 
 /** The messages of the error's cause chain, outermost first. */
 function causeMessages(error: Error): string[] {
@@ -266,7 +288,7 @@ function isAbort(error: unknown): boolean {
  * console.log(report.exitCode, report.message); // 1 "boom"
  * ```
  */
-export function describeError(error: unknown): ErrorReport {
+export function describeError(error: unknown, context: ErrorContext = {}): ErrorReport {
   let exitCode: ExitCode = ExitCode.FAILURE;
   let message: string;
   let hint: string | undefined;
@@ -277,7 +299,7 @@ export function describeError(error: unknown): ErrorReport {
       causeMessages(error).some((text) => /^TimeoutError|timed? ?out/i.test(text));
     exitCode = timedOut ? ExitCode.TIMEOUT : exitCodeForStatus(error.status);
     message = describeRequestError(error);
-    hint = hintFor(error);
+    hint = error.status === 401 && context.ssoLogin ? SSO_LOGIN_HINT : hintFor(error);
     if (timedOut) hint = "The server did not answer in time; raise --read-timeout";
   } else if (error instanceof QfcJobFailedException) {
     exitCode = ExitCode.JOB_FAILED;

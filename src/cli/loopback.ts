@@ -3,7 +3,9 @@
  * browser to `http://localhost:7070/?code=…&state=…` (the address the server's
  * provider entry names), and this small HTTP server catches that request. As
  * `localhost` resolves to 127.0.0.1 in some browsers and to ::1 in others, it
- * listens on both when the host is `localhost`.
+ * listens on both when the host is `localhost`. An address it cannot bind is
+ * reported (another program, QGIS for one, may hold the port there), except ::1
+ * on a machine without IPv6.
  *
  * @module
  */
@@ -22,6 +24,8 @@ export interface LoopbackListener {
   readonly redirect: Promise<CaughtRedirect>;
   /** The addresses it listens on, such as `127.0.0.1:7070` and `[::1]:7070`. */
   readonly addresses: string[];
+  /** The addresses it could not listen on, and why (`AddrInUse`: another program holds the port). */
+  readonly unbound: { address: string; error: Error }[];
   /** Stops listening. */
   close(): Promise<void>;
 }
@@ -100,19 +104,25 @@ export function listenForRedirect(
   };
   const servers: Deno.HttpServer[] = [];
   const addresses: string[] = [];
-  let lastError: unknown;
+  const unbound: { address: string; error: Error }[] = [];
   for (const hostname of loopbackHosts(host)) {
+    const address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
     try {
       servers.push(Deno.serve({ hostname, port, onListen() {}, handler }));
-      addresses.push(hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`);
+      addresses.push(address);
     } catch (error) {
-      lastError = error; // IPv6 may be off; one address is enough
+      // No IPv6 on this machine: 127.0.0.1 is enough, and nothing to report.
+      if (hostname === "::1" && error instanceof Deno.errors.AddrNotAvailable) continue;
+      unbound.push({ address, error: error as Error });
     }
   }
-  if (servers.length === 0) return Promise.reject(lastError);
+  if (servers.length === 0) {
+    return Promise.reject(unbound[0]?.error ?? new Deno.errors.AddrNotAvailable(host));
+  }
   return Promise.resolve({
     redirect,
     addresses,
+    unbound,
     async close() {
       await Promise.all(servers.map((server) => server.shutdown()));
     },

@@ -146,6 +146,20 @@ export function registerAuthCommands(program: CommandUnknownOpts, ctx: CliContex
         await forgetSsoSession(ctx, stored.sso.provider.name);
         return;
       }
+      const usable = await ctx.credentials.get(globals.url).catch(() => undefined);
+      if (stored && !usable && !globals.token && !implicitLogin) {
+        // An expired token expires nothing on the server: forget it, ask nothing.
+        const removed = await ctx.credentials.remove(globals.url);
+        ctx.out.result(
+          { detail: "The saved login had expired.", credentials_removed: removed },
+          () => {
+            ctx.out.line(
+              `The saved login for ${globals.url} had expired; forgot it (removed from ${ctx.credentials.path}).`,
+            );
+          },
+        );
+        return;
+      }
       const who = stored?.username ?? globals.username;
       ctx.out.warn(
         `Logging out expires every token of ${who ? `"${who}"` : "the user"} on the server, ` +

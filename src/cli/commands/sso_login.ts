@@ -209,9 +209,18 @@ export async function ssoLogin(ctx: CliContext, options: SsoLoginOptions): Promi
     ctx.out.warn(
       `Cannot listen on ${authorization.redirectUri} (${
         error instanceof Deno.errors.AddrInUse
-          ? "another program uses the port"
+          ? `another program, QGIS perhaps, holds port ${provider.redirect_port}`
           : (error as Error).message
-      }): the browser's redirect will not arrive by itself`,
+      }): the browser's redirect will not arrive by itself; paste here the address it ends on`,
+    );
+  }
+  for (const { address, error } of listener?.unbound ?? []) {
+    ctx.out.warn(
+      `Cannot listen on ${address} (${
+        error instanceof Deno.errors.AddrInUse
+          ? `another program, QGIS perhaps, holds port ${provider.redirect_port} there`
+          : error.message
+      }): if the browser's page does not come back, paste here the address it ends on`,
     );
   }
   try {
