@@ -56,19 +56,21 @@ export async function scanLocalFiles(
       if (entry.isDirectory()) {
         if (!rules?.ignoresFolder(name)) await visit(path, `${name}/`);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && !rules?.ignores(name)) {
-        const info = await stat(path).catch(() => undefined);
-        if (info?.isFile()) {
-          files.push({
-            name,
-            localPath: path,
-            size: info.size,
-            mtimeMs: info.mtimeMs,
-            ino: Number(info.ino ?? 0),
-          });
-        }
+        const file = await statScanned(name, path);
+        if (file) files.push(file);
       }
     }));
   };
   await visit(localDir, "");
   return files;
+}
+
+/** Stats one file again (after a GeoPackage checkpoint, say); undefined when it is gone. */
+export async function statScanned(
+  name: string,
+  localPath: string,
+): Promise<ScannedFile | undefined> {
+  const info = await stat(localPath).catch(() => undefined);
+  if (!info?.isFile()) return undefined;
+  return { name, localPath, size: info.size, mtimeMs: info.mtimeMs, ino: Number(info.ino ?? 0) };
 }
