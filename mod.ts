@@ -115,6 +115,34 @@ export type {
   UploadFileOptions,
   UploadFilesOptions,
 } from "./src/transfer/mod.ts";
+// --- push, pull and sync ---
+export {
+  checkpointGpkg,
+  decideSync,
+  IGNORE_FILE_NAME,
+  IgnoreRules,
+  loadIgnoreRules,
+  planSync,
+  QfcFolderBoundException,
+  QfcGpkgCheckpointException,
+  QfcMassDeletionException,
+  syncProject,
+} from "./src/transfer/mod.ts";
+export type {
+  ConflictPreference,
+  MassDeletion,
+  SyncActionKind,
+  SyncBinding,
+  SyncConflict,
+  SyncDecision,
+  SyncDirection,
+  SyncFileState,
+  SyncOptions,
+  SyncPlan,
+  SyncReport,
+  SyncResult,
+  SyncSummary,
+} from "./src/transfer/mod.ts";
 // --- users, subscriptions and XLSForm seeds ---
 export type {
   CreatedUser,

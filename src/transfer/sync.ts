@@ -91,6 +91,7 @@ export async function syncProject(
     options,
     { checkpoint: !dryRun },
   );
+  options.onPlan?.(plan);
   if (plan.massDeletion && !options.allowMassDelete) {
     throw new QfcMassDeletionException(plan.massDeletion);
   }

@@ -47,6 +47,8 @@ export interface SyncOptions extends TransferOptions {
   allowMassDelete?: boolean;
   /** Receives warnings (an unreadable state, say); the default writes them to `console.warn`. */
   onWarning?: (message: string) => void;
+  /** `syncProject` only: called with the plan before anything is done (to show it). */
+  onPlan?: (plan: SyncPlan) => void;
 }
 
 /** What a sync does with one file, as listed in plans and results. */
