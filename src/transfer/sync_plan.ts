@@ -92,6 +92,8 @@ export interface SyncPlan extends TransferPlan {
   massDeletion?: MassDeletion;
   /** Warnings met while planning (also passed to `onWarning`). */
   warnings: string[];
+  /** Local files read to hash them; the others' etags came from the hash cache. */
+  hashed: number;
 }
 
 /** Thrown when a plan would delete too many files; nothing has been done. */
@@ -303,6 +305,7 @@ export async function prepareSync(
     unchanged,
     agreed,
     warnings,
+    hashed: cache.hashed,
     massDeletion: massDeletionOf(actions, locals.size, remotes.size),
   };
   return { plan, state, cache, localNames: scanned.map((f) => f.name) };

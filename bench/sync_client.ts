@@ -1,0 +1,44 @@
+/**
+ * The client side of the sync benchmark, run in its own process by
+ * `bench/sync_bench.ts` so that its wall time (start-up included) and peak
+ * memory are measured alone.
+ *
+ * Usage: deno run -A bench/sync_client.ts <json>
+ * where <json> is {url, token, projectId, dir}. Prints one JSON line:
+ * {ms, summary, hashed, requests: {kind: count}}.
+ *
+ * @module
+ */
+import { RequestCore } from "../src/http.ts";
+import { syncProject } from "../src/transfer/sync.ts";
+
+interface Job {
+  url: string;
+  token: string;
+  projectId: string;
+  dir: string;
+}
+
+const job = JSON.parse(Deno.args[0]) as Job;
+const requests: Record<string, number> = {};
+const core = new RequestCore({
+  url: job.url,
+  token: job.token,
+  timeoutMs: 0,
+  fetch: (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const kind = `${init?.method ?? "GET"} ${
+      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
+    }`;
+    requests[kind] = (requests[kind] ?? 0) + 1;
+    return fetch(input, init);
+  },
+});
+
+const start = performance.now();
+const report = await syncProject(core, job.projectId, job.dir, {
+  direction: "sync",
+  throwOnError: true,
+});
+const ms = performance.now() - start;
+console.log(JSON.stringify({ ms, summary: report.summary, hashed: report.plan.hashed, requests }));
