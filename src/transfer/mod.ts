@@ -60,4 +60,4 @@ export {
   type SyncPlan,
 } from "./sync_plan.ts";
 export { QfcFolderBoundException, type SyncBinding } from "./sync_state.ts";
-export { type SyncReport, type SyncResult, type SyncSummary, syncProject } from "./sync.ts";
+export { syncProject, type SyncReport, type SyncResult, type SyncSummary } from "./sync.ts";

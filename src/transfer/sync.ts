@@ -156,7 +156,12 @@ function report(plan: SyncPlan, results: TransferResult[], dryRun: boolean): Syn
     if (conflict && !conflict.kept) summary.conflicts++;
     if (conflict?.kept || action?.conflict) summary.resolved_conflicts++;
     if (result.status === FileTransferStatus.FAILED) summary.failed++;
-    return { ...result, action: kind, conflict: !!(conflict || action?.conflict) };
+    return {
+      ...result,
+      reason: result.reason ?? action?.reason,
+      action: kind,
+      conflict: !!(conflict || action?.conflict),
+    };
   });
   return { dryRun, plan, results: synced, summary };
 }
