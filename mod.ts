@@ -129,7 +129,9 @@ export {
   syncProject,
 } from "./src/transfer/mod.ts";
 export type {
+  CheckpointGpkgOptions,
   ConflictPreference,
+  DecideOptions,
   MassDeletion,
   SyncActionKind,
   SyncBinding,
@@ -142,6 +144,9 @@ export type {
   SyncReport,
   SyncResult,
   SyncSummary,
+  TransferAction,
+  TransferActionKind,
+  TransferPlan,
 } from "./src/transfer/mod.ts";
 // --- users, subscriptions and XLSForm seeds ---
 export type {

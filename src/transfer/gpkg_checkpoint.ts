@@ -16,11 +16,6 @@ const WAL_HEADER_SIZE = 32;
 /** Thrown when a GeoPackage's `-wal` holds frames that cannot be checkpointed. */
 export class QfcGpkgCheckpointException extends QfcException {}
 
-/** Whether `name` is a GeoPackage (`.gpkg`, any case). */
-export function isGeoPackage(name: string): boolean {
-  return /\.gpkg$/i.test(name);
-}
-
 /**
  * Whether the `-wal` sidecar of the GeoPackage at `path` holds frames (edits that
  * may not be in the `.gpkg` yet).
@@ -97,9 +92,8 @@ type SqliteModule = typeof import("node:sqlite");
 let sqliteModule: Promise<SqliteModule | undefined> | undefined;
 
 function loadSqlite(): Promise<SqliteModule | undefined> {
-  // A variable specifier keeps bundlers from resolving a module the runtime may lack.
-  const specifier = "node:sqlite";
-  sqliteModule ??= (import(specifier) as Promise<SqliteModule>).catch(() => undefined);
+  // Imported on first use: a runtime without node:sqlite (Node 20) still loads the library.
+  sqliteModule ??= import("node:sqlite").catch(() => undefined);
   return sqliteModule;
 }
 

@@ -42,9 +42,16 @@ export {
 } from "./walk.ts";
 export { HashCache } from "./hash_cache.ts";
 export { IGNORE_FILE_NAME, IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
-export { checkpointGpkg, QfcGpkgCheckpointException, walHasFrames } from "./gpkg_checkpoint.ts";
+export {
+  checkpointGpkg,
+  type CheckpointGpkgOptions,
+  QfcGpkgCheckpointException,
+  walHasFrames,
+} from "./gpkg_checkpoint.ts";
+export type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
 export {
   type ConflictPreference,
+  type DecideOptions,
   decideSync,
   type SyncDecision,
   type SyncDirection,

@@ -28,9 +28,13 @@ export interface SyncResult extends TransferResult {
 
 /** Counts of a push, pull or sync, as the CLI's `--json` summary prints them. */
 export interface SyncSummary {
+  /** Files uploaded (planned, in a dry run). */
   upload: number;
+  /** Files downloaded. */
   download: number;
+  /** Cloud files deleted. */
   delete_remote: number;
+  /** Local files deleted (moved to the backups folder). */
   delete_local: number;
   /** Conflicts left alone (not those that `prefer` resolved). */
   conflicts: number;

@@ -40,9 +40,10 @@ const DESCRIPTIONS: Record<SyncDirection, string> = {
   push: "Upload what changed in the folder since the last pull, push or sync. A cloud file\n" +
     "changed since then (by QField, a collaborator or a job) is a conflict, left alone unless\n" +
     "--prefer says otherwise. With --delete, also deletes cloud files deleted locally.",
-  sync: "Sync a folder and a project both ways: uploads local changes, downloads cloud changes\n" +
-    "and propagates deletions since the last run; a file changed on both sides is a conflict,\n" +
-    "left alone unless --prefer says otherwise. Replaced local files go to .qfieldcloud/backups.",
+  sync: "Sync a folder and a project both ways. Uploads local changes, downloads cloud changes\n" +
+    "and propagates deletions made since the last run; a file changed on both sides is a\n" +
+    "conflict, left alone unless --prefer says otherwise. Replaced local files go to\n" +
+    ".qfieldcloud/backups.",
 };
 
 /**
