@@ -105,7 +105,8 @@ export async function syncProject(
   }
 
   const present = new Set(localNames);
-  state.bind();
+  // A run with nothing to record leaves the state as it is (a no-op sync writes nothing).
+  if (plan.actions.length > 0 || plan.agreed.length > 0) state.bind();
   for (const [name, etag] of plan.agreed) state.record(name, etag ?? undefined);
   const onSettled = async (action: TransferAction, result: TransferResult) => {
     if (result.status !== FileTransferStatus.SUCCESS) return;
