@@ -14,6 +14,7 @@
  * @module
  */
 import { Client } from "../mod.ts";
+import { markdownTable, startServer } from "./bench_helpers.ts";
 
 const args = parseArgs(Deno.args);
 const MAX_FILES = args.files ?? 20_000;
@@ -133,60 +134,11 @@ async function runSync(job: Record<string, unknown>): Promise<Measure> {
   return { ms, rssMiB: rss ? Number(rss[1]) / 1024 : undefined, detail };
 }
 
-async function startServer(storage: string): Promise<{ url: string; close(): Promise<void> }> {
-  await Deno.mkdir(storage, { recursive: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${repo}testing/serve.ts`,
-      "--port",
-      "0",
-      "--storage",
-      storage,
-      "--user",
-      "bench:bench-password",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The test server exited early: ${text}`);
-    text += value;
-  }
-  const url = /(https?:\/\/\S+)/.exec(text)?.[1];
-  if (!url) throw new Error(`Cannot find the server URL in "${text.trim()}"`);
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {});
-  return {
-    url: url.endsWith("/api/v1/") ? url : new URL("api/v1/", url).href,
-    async close() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
-
 async function machine(): Promise<string> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown CPU";
   return `${model}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os} ${Deno.build.arch}, ` +
     `Deno ${Deno.version.deno}`;
-}
-
-function markdownTable(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
-  return [
-    line(rows[0]),
-    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
-    ...rows.slice(1).map(line),
-  ]
-    .join("\n");
 }
 
 function parseArgs(argv: string[]): { files?: number; keep?: boolean } {

@@ -10,6 +10,7 @@
  * @module
  */
 import { RequestCore } from "../src/http.ts";
+import { countingFetch } from "./bench_helpers.ts";
 import { syncProject } from "../src/transfer/sync.ts";
 
 interface Job {
@@ -25,14 +26,7 @@ const core = new RequestCore({
   url: job.url,
   token: job.token,
   timeoutMs: 0,
-  fetch: (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const kind = `${init?.method ?? "GET"} ${
-      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
-    }`;
-    requests[kind] = (requests[kind] ?? 0) + 1;
-    return fetch(input, init);
-  },
+  fetch: countingFetch(requests),
 });
 
 const start = performance.now();

@@ -15,6 +15,7 @@
  * @module
  */
 import { Client } from "../mod.ts";
+import { markdownTable, startServer } from "./bench_helpers.ts";
 
 const args = parseArgs(Deno.args);
 const SMALL_FILES = args["small-files"] ?? 1000;
@@ -316,45 +317,6 @@ async function timed(cmd: string[]): Promise<{ ms: number; rssMiB?: number; stdo
   };
 }
 
-async function startServer(storage: string): Promise<{ url: string; close(): Promise<void> }> {
-  await Deno.mkdir(storage, { recursive: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${repo}testing/serve.ts`,
-      "--port",
-      "0",
-      "--storage",
-      storage,
-      "--user",
-      "bench:bench-password",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The test server exited early: ${text}`);
-    text += value;
-  }
-  const url = /(https?:\/\/\S+)/.exec(text)?.[1];
-  if (!url) throw new Error(`Cannot find the server URL in "${text.trim()}"`);
-  // Keep draining stdout so the server never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {});
-  return {
-    url: url.endsWith("/api/v1/") ? url : new URL("api/v1/", url).href,
-    async close() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
-
 async function writeBigFile(path: string, mib: number) {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   try {
@@ -394,17 +356,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function markdownTable(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
-  return [
-    line(rows[0]),
-    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
-    ...rows.slice(1).map(line),
-  ]
-    .join("\n");
 }
 
 interface BenchArgs {

@@ -9,6 +9,7 @@
  * @module
  */
 import { RequestCore } from "../src/http.ts";
+import { countingFetch } from "./bench_helpers.ts";
 import {
   downloadFile,
   downloadProject,
@@ -34,14 +35,7 @@ const core = new RequestCore({
   url: job.url,
   token: job.token,
   timeoutMs: 0,
-  fetch: (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const kind = `${init?.method ?? "GET"} ${
-      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
-    }`;
-    requests[kind] = (requests[kind] ?? 0) + 1;
-    return fetch(input, init);
-  },
+  fetch: countingFetch(requests),
 });
 
 const start = performance.now();

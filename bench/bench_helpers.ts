@@ -1,0 +1,74 @@
+/**
+ * What the benchmarks share: the test server in its own process, a fetch that
+ * counts requests by kind, and a markdown table.
+ *
+ * @module
+ */
+
+const REPO = new URL("..", import.meta.url).pathname;
+
+/** Starts `testing/serve.ts` with on-disk storage and one user `bench:bench-password`. */
+export async function startServer(
+  storage: string,
+): Promise<{ url: string; close(): Promise<void> }> {
+  await Deno.mkdir(storage, { recursive: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${REPO}testing/serve.ts`,
+      "--port",
+      "0",
+      "--storage",
+      storage,
+      "--user",
+      "bench:bench-password",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`The test server exited early: ${text}`);
+    text += value;
+  }
+  const url = /(https?:\/\/\S+)/.exec(text)?.[1];
+  if (!url) throw new Error(`Cannot find the server URL in "${text.trim()}"`);
+  // Keep draining stdout so the server never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  return {
+    url: url.endsWith("/api/v1/") ? url : new URL("api/v1/", url).href,
+    async close() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** A fetch that counts requests in `requests` as "METHOD listing" or "METHOD file". */
+export function countingFetch(requests: Record<string, number>): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const kind = `${init?.method ?? "GET"} ${
+      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
+    }`;
+    requests[kind] = (requests[kind] ?? 0) + 1;
+    return fetch(input, init);
+  };
+}
+
+/** A markdown table of rows, the first one the header. */
+export function markdownTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
+  return [
+    line(rows[0]),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ]
+    .join("\n");
+}
