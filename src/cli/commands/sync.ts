@@ -46,6 +46,12 @@ const DESCRIPTIONS: Record<SyncDirection, string> = {
     ".qfieldcloud/backups.",
 };
 
+const PROGRESS_VERBS: Record<SyncDirection, string> = {
+  pull: "Pulling",
+  push: "Pushing",
+  sync: "Syncing",
+};
+
 /**
  * Adds `pull`, `push` and `sync`.
  *
@@ -90,7 +96,7 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
     command.action(async (projectId, localDir, options) => {
       const client = await ctx.client();
       const dryRun = options.dryRun ?? false;
-      const progress = startProgress(ctx, direction === "pull" ? "Pulling" : "Syncing");
+      const progress = startProgress(ctx, PROGRESS_VERBS[direction]);
       let report: SyncReport;
       try {
         report = await client.syncProject(projectId, localDir, {
