@@ -2,9 +2,14 @@
  * The local side of push, pull and sync: every file of a folder that a sync
  * considers, with the stat fields the hash cache is keyed by.
  *
+ * The walk is synchronous: for 20,000 files, a promise per `stat` costs
+ * seconds where synchronous calls take a fraction of one, and on Deno its own
+ * `Deno.statSync` is three times faster than `node:fs` (which builds four
+ * `Date`s per call).
+ *
  * @module
  */
-import { readdir, stat } from "node:fs/promises";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import { isIgnoredLocalName } from "./walk.ts";
@@ -17,7 +22,7 @@ export interface ScannedFile {
   localPath: string;
   /** Size in bytes. */
   size: number;
-  /** Modification time in milliseconds (with a fraction where the file system keeps one). */
+  /** Modification time in milliseconds (with a fraction where the runtime gives one). */
   mtimeMs: number;
   /** Inode number, where the platform has one (0 otherwise). */
   ino: number;
@@ -35,42 +40,69 @@ export interface ScannedFile {
  * for (const file of await scanLocalFiles("./my-project")) console.log(file.name, file.mtimeMs);
  * ```
  */
-export async function scanLocalFiles(
-  localDir: string,
-  rules?: IgnoreRules,
-): Promise<ScannedFile[]> {
+export function scanLocalFiles(localDir: string, rules?: IgnoreRules): Promise<ScannedFile[]> {
   const files: ScannedFile[] = [];
-  const visit = async (dir: string, prefix: string): Promise<void> => {
+  const visit = (dir: string, prefix: string): void => {
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (error) {
       // The folder itself may not exist yet (a first pull); a vanished subfolder holds nothing.
       if ((error as { code?: string }).code === "ENOENT") return;
       throw error;
     }
-    await Promise.all(entries.map(async (entry) => {
+    for (const entry of entries) {
       const name = prefix + entry.name;
-      if (isIgnoredLocalName(name)) return;
+      if (isIgnoredLocalName(name)) continue;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (!rules?.ignoresFolder(name)) await visit(path, `${name}/`);
+        if (!rules?.ignoresFolder(name)) visit(path, `${name}/`);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && !rules?.ignores(name)) {
-        const file = await statScanned(name, path);
+        const file = statFile(name, path);
         if (file) files.push(file);
       }
-    }));
+    }
   };
-  await visit(localDir, "");
-  return files;
+  try {
+    visit(localDir, "");
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return Promise.resolve(files);
 }
 
 /** Stats one file again (after a GeoPackage checkpoint, say); undefined when it is gone. */
-export async function statScanned(
-  name: string,
-  localPath: string,
-): Promise<ScannedFile | undefined> {
-  const info = await stat(localPath).catch(() => undefined);
-  if (!info?.isFile()) return undefined;
-  return { name, localPath, size: info.size, mtimeMs: info.mtimeMs, ino: Number(info.ino ?? 0) };
+export function statScanned(name: string, localPath: string): Promise<ScannedFile | undefined> {
+  return Promise.resolve(statFile(name, localPath));
+}
+
+interface DenoStat {
+  statSync(path: string): {
+    isFile: boolean;
+    size: number;
+    mtime: Date | null;
+    ino: number | null;
+  };
+}
+const deno = (globalThis as { Deno?: DenoStat }).Deno;
+
+function statFile(name: string, localPath: string): ScannedFile | undefined {
+  try {
+    if (deno) {
+      const info = deno.statSync(localPath);
+      if (!info.isFile) return undefined;
+      return {
+        name,
+        localPath,
+        size: info.size,
+        mtimeMs: info.mtime?.getTime() ?? 0,
+        ino: info.ino ?? 0,
+      };
+    }
+    const info = statSync(localPath);
+    if (!info.isFile()) return undefined;
+    return { name, localPath, size: info.size, mtimeMs: info.mtimeMs, ino: Number(info.ino) };
+  } catch {
+    return undefined; // Vanished since the listing of its folder, or unreadable.
+  }
 }
