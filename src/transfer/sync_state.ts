@@ -94,11 +94,19 @@ export class SyncStateStore {
   readonly #binding: SyncBinding;
   readonly #bases: Map<string, string>;
   #journal: number | undefined;
+  /** The snapshot on disk already holds exactly these bases and this binding. */
+  readonly #clean: boolean;
 
-  private constructor(dir: string, binding: SyncBinding, bases: Map<string, string>) {
+  private constructor(
+    dir: string,
+    binding: SyncBinding,
+    bases: Map<string, string>,
+    clean = false,
+  ) {
     this.#dir = dir;
     this.#binding = binding;
     this.#bases = bases;
+    this.#clean = clean;
   }
 
   /**
@@ -142,8 +150,8 @@ export class SyncStateStore {
     const bound = { server: snapshot.server, projectId: snapshot.project_id };
     if (!sameBinding(bound, binding)) throw new QfcFolderBoundException(localDir, bound, binding);
     const bases = new Map(Object.entries(snapshot.files));
-    readJournal(dir, bases);
-    return { store: new SyncStateStore(dir, binding, bases) };
+    const journal = readJournal(dir, bases);
+    return { store: new SyncStateStore(dir, binding, bases, !journal.found) };
   }
 
   /** The etag both sides last agreed on for `name`, if it was ever synced. */
@@ -167,7 +175,8 @@ export class SyncStateStore {
    */
   bind(): void {
     if (this.#journal !== undefined) return;
-    this.#compact();
+    // Rewriting an up-to-date snapshot would cost a run of 20,000 files a second write of it.
+    if (!this.#clean) this.#compact();
     this.#journal = openSync(join(this.#dir, JOURNAL_NAME), "a");
     // The journal's first line repeats the binding, for a snapshot lost between runs.
     this.#append({ server: this.#binding.server, project_id: this.#binding.projectId });
@@ -233,7 +242,10 @@ function parseSnapshot(text: string): Snapshot | undefined {
 }
 
 /** Applies the journal's entries to `bases`; returns the binding its first line names. */
-function readJournal(dir: string, bases: Map<string, string>): { bound?: SyncBinding } {
+function readJournal(
+  dir: string,
+  bases: Map<string, string>,
+): { bound?: SyncBinding; found?: boolean } {
   let text: string;
   try {
     text = readFileSync(join(dir, JOURNAL_NAME), "utf8");
@@ -256,7 +268,7 @@ function readJournal(dir: string, bases: Map<string, string>): { bound?: SyncBin
       else if (entry.e === null) bases.delete(entry.n);
     }
   }
-  return { bound };
+  return { bound, found: text !== "" };
 }
 
 function sameBinding(a: SyncBinding, b: SyncBinding): boolean {
