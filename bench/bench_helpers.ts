@@ -72,3 +72,31 @@ export function markdownTable(rows: string[][]): string {
   ]
     .join("\n");
 }
+
+const HAS_TIME = await Deno.stat("/usr/bin/time").then(() => true, () => false);
+
+/**
+ * Runs a command under `/usr/bin/time -v` (when there is one), after a `sync` so that no run
+ * pays for the previous one's writes: wall time from start to exit, peak RSS, stdout.
+ */
+export async function timed(
+  cmd: string[],
+): Promise<{ ms: number; rssMiB?: number; stdout: string }> {
+  await new Deno.Command("sync").output().catch(() => {});
+  const full = HAS_TIME ? ["/usr/bin/time", "-v", ...cmd] : cmd;
+  const start = performance.now();
+  const out = await new Deno.Command(full[0], {
+    args: full.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - start;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd[0]} failed (${out.code}): ${stderr.slice(-2000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return {
+    ms,
+    rssMiB: rss ? Number(rss[1]) / 1024 : undefined,
+    stdout: new TextDecoder().decode(out.stdout),
+  };
+}

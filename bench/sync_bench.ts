@@ -14,7 +14,7 @@
  * @module
  */
 import { Client } from "../mod.ts";
-import { markdownTable, startServer } from "./bench_helpers.ts";
+import { markdownTable, startServer, timed } from "./bench_helpers.ts";
 
 const args = parseArgs(Deno.args);
 const MAX_FILES = args.files ?? 20_000;
@@ -25,7 +25,6 @@ if (sizes.at(-1) !== MAX_FILES) sizes.push(MAX_FILES);
 
 const root = await Deno.makeTempDir({ prefix: "qfc-sync-bench-" });
 const repo = new URL("..", import.meta.url).pathname;
-const hasTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
 const log = (line: string) => console.error(line);
 
 interface Measure {
@@ -116,22 +115,11 @@ async function writeFolder(dir: string, files: number) {
 }
 
 async function runSync(job: Record<string, unknown>): Promise<Measure> {
-  await new Deno.Command("sync").output().catch(() => {});
   const cmd = [Deno.execPath(), "run", "-A", `${repo}bench/sync_client.ts`, JSON.stringify(job)];
-  const full = hasTime ? ["/usr/bin/time", "-v", ...cmd] : cmd;
-  const start = performance.now();
-  const out = await new Deno.Command(full[0], {
-    args: full.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - start;
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`sync failed (${out.code}): ${stderr.slice(-2000)}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const detail = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-  log(`sync: ${ms.toFixed(0)} ms, ${JSON.stringify(detail)}`);
-  return { ms, rssMiB: rss ? Number(rss[1]) / 1024 : undefined, detail };
+  const m = await timed(cmd);
+  const detail = JSON.parse(m.stdout.trim().split("\n").at(-1)!);
+  log(`sync: ${m.ms.toFixed(0)} ms, ${JSON.stringify(detail)}`);
+  return { ms: m.ms, rssMiB: m.rssMiB, detail };
 }
 
 async function machine(): Promise<string> {

@@ -15,7 +15,7 @@
  * @module
  */
 import { Client } from "../mod.ts";
-import { markdownTable, startServer } from "./bench_helpers.ts";
+import { markdownTable, startServer, timed } from "./bench_helpers.ts";
 
 const args = parseArgs(Deno.args);
 const SMALL_FILES = args["small-files"] ?? 1000;
@@ -29,7 +29,6 @@ if (!["auto", "etag", "size"].includes(VERIFY)) {
 }
 const root = await Deno.makeTempDir({ prefix: "qfc-bench-" });
 const repo = new URL("..", import.meta.url).pathname;
-const hasTime = await exists("/usr/bin/time");
 
 interface Measure {
   ms: number;
@@ -296,27 +295,6 @@ async function runCurl(config: string[], dir: string): Promise<Measure> {
   return { ms: m.ms, rssMiB: m.rssMiB };
 }
 
-async function timed(cmd: string[]): Promise<{ ms: number; rssMiB?: number; stdout: string }> {
-  // Flush the previous run's writes first, so that no run pays for another's.
-  await new Deno.Command("sync").output().catch(() => {});
-  const full = hasTime ? ["/usr/bin/time", "-v", ...cmd] : cmd;
-  const start = performance.now();
-  const out = await new Deno.Command(full[0], {
-    args: full.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - start;
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd[0]} failed (${out.code}): ${stderr.slice(-2000)}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return {
-    ms,
-    rssMiB: rss ? Number(rss[1]) / 1024 : undefined,
-    stdout: new TextDecoder().decode(out.stdout),
-  };
-}
-
 async function writeBigFile(path: string, mib: number) {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   try {
@@ -331,15 +309,6 @@ async function writeBigFile(path: string, mib: number) {
     }
   } finally {
     file.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
