@@ -50,7 +50,6 @@ export {
   QfcGpkgCheckpointException,
   walHasFrames,
 } from "./gpkg_checkpoint.ts";
-export type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
 export {
   type ConflictPreference,
   type DecideOptions,
