@@ -10,10 +10,8 @@
  * @module
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ETAG_PART_SIZE, etagOfBytes } from "./etag.ts";
-import { etagOfFile } from "./file_etag.ts";
+import { etagOfFileOfSize } from "./file_etag.ts";
 import type { ScannedFile } from "./local_scan.ts";
 import { STATE_DIR_NAME } from "./sync_state.ts";
 
@@ -105,10 +103,7 @@ export class HashCache {
     if (cached !== undefined) return cached;
     const started = Date.now();
     this.hashed++;
-    // A small file is read whole and hashed once: far cheaper than streaming it.
-    const etag = file.size <= ETAG_PART_SIZE
-      ? etagOfBytes(await readFile(file.localPath))
-      : await etagOfFile(file.localPath);
+    const etag = await etagOfFileOfSize(file.localPath, file.size);
     this.remember(file, etag, started);
     return etag;
   }
