@@ -5,6 +5,8 @@
  * @module
  */
 
+import { RequestCore } from "../src/http.ts";
+
 const REPO = new URL("..", import.meta.url).pathname;
 
 /** Starts `testing/serve.ts` with on-disk storage and one user `bench:bench-password`. */
@@ -49,8 +51,24 @@ export async function startServer(
   };
 }
 
-/** A fetch that counts requests in `requests` as "METHOD listing" or "METHOD file". */
-export function countingFetch(requests: Record<string, number>): typeof fetch {
+/**
+ * A request core without timeouts whose requests are counted by kind ("METHOD listing" or
+ * "METHOD file"), for a benchmark client process.
+ */
+export function countingCore(
+  job: { url: string; token: string },
+): { core: RequestCore; requests: Record<string, number> } {
+  const requests: Record<string, number> = {};
+  const core = new RequestCore({
+    url: job.url,
+    token: job.token,
+    timeoutMs: 0,
+    fetch: countingFetch(requests),
+  });
+  return { core, requests };
+}
+
+function countingFetch(requests: Record<string, number>): typeof fetch {
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const kind = `${init?.method ?? "GET"} ${

@@ -9,8 +9,7 @@
  *
  * @module
  */
-import { RequestCore } from "../src/http.ts";
-import { countingFetch } from "./bench_helpers.ts";
+import { countingCore } from "./bench_helpers.ts";
 import { syncProject } from "../src/transfer/sync.ts";
 
 interface Job {
@@ -21,13 +20,7 @@ interface Job {
 }
 
 const job = JSON.parse(Deno.args[0]) as Job;
-const requests: Record<string, number> = {};
-const core = new RequestCore({
-  url: job.url,
-  token: job.token,
-  timeoutMs: 0,
-  fetch: countingFetch(requests),
-});
+const { core, requests } = countingCore(job);
 
 const start = performance.now();
 const report = await syncProject(core, job.projectId, job.dir, {

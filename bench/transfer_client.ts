@@ -8,8 +8,7 @@
  *
  * @module
  */
-import { RequestCore } from "../src/http.ts";
-import { countingFetch } from "./bench_helpers.ts";
+import { countingCore } from "./bench_helpers.ts";
 import {
   downloadFile,
   downloadProject,
@@ -30,13 +29,7 @@ interface Job {
 }
 
 const job = JSON.parse(Deno.args[0]) as Job;
-const requests: Record<string, number> = {};
-const core = new RequestCore({
-  url: job.url,
-  token: job.token,
-  timeoutMs: 0,
-  fetch: countingFetch(requests),
-});
+const { core, requests } = countingCore(job);
 
 const start = performance.now();
 let results;
