@@ -144,6 +144,39 @@ export type {
   UploadFileOptions,
   UploadFilesOptions,
 } from "./src/transfer/mod.ts";
+// --- push, pull and sync ---
+export {
+  checkpointGpkg,
+  decideSync,
+  IGNORE_FILE_NAME,
+  IgnoreRules,
+  loadIgnoreRules,
+  planSync,
+  QfcFolderBoundException,
+  QfcGpkgCheckpointException,
+  QfcMassDeletionException,
+  syncProject,
+} from "./src/transfer/mod.ts";
+export type {
+  CheckpointGpkgOptions,
+  ConflictPreference,
+  DecideOptions,
+  MassDeletion,
+  SyncActionKind,
+  SyncBinding,
+  SyncConflict,
+  SyncDecision,
+  SyncDirection,
+  SyncFileState,
+  SyncOptions,
+  SyncPlan,
+  SyncReport,
+  SyncResult,
+  SyncSummary,
+  TransferAction,
+  TransferActionKind,
+  TransferPlan,
+} from "./src/transfer/mod.ts";
 // --- users, subscriptions and XLSForm seeds ---
 export type {
   CreatedUser,

@@ -16,6 +16,7 @@
  */
 import { Client } from "../mod.ts";
 import { markdownTable, median } from "./table.ts";
+import { startServer, timed } from "./bench_helpers.ts";
 
 const args = parseArgs(Deno.args);
 const SMALL_FILES = args["small-files"] ?? 1000;
@@ -29,7 +30,6 @@ if (!["auto", "etag", "size"].includes(VERIFY)) {
 }
 const root = await Deno.makeTempDir({ prefix: "qfc-bench-" });
 const repo = new URL("..", import.meta.url).pathname;
-const hasTime = await exists("/usr/bin/time");
 
 interface Measure {
   ms: number;
@@ -296,66 +296,6 @@ async function runCurl(config: string[], dir: string): Promise<Measure> {
   return { ms: m.ms, rssMiB: m.rssMiB };
 }
 
-async function timed(cmd: string[]): Promise<{ ms: number; rssMiB?: number; stdout: string }> {
-  // Flush the previous run's writes first, so that no run pays for another's.
-  await new Deno.Command("sync").output().catch(() => {});
-  const full = hasTime ? ["/usr/bin/time", "-v", ...cmd] : cmd;
-  const start = performance.now();
-  const out = await new Deno.Command(full[0], {
-    args: full.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - start;
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd[0]} failed (${out.code}): ${stderr.slice(-2000)}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return {
-    ms,
-    rssMiB: rss ? Number(rss[1]) / 1024 : undefined,
-    stdout: new TextDecoder().decode(out.stdout),
-  };
-}
-
-async function startServer(storage: string): Promise<{ url: string; close(): Promise<void> }> {
-  await Deno.mkdir(storage, { recursive: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${repo}testing/serve.ts`,
-      "--port",
-      "0",
-      "--storage",
-      storage,
-      "--user",
-      "bench:bench-password",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The test server exited early: ${text}`);
-    text += value;
-  }
-  const url = /(https?:\/\/\S+)/.exec(text)?.[1];
-  if (!url) throw new Error(`Cannot find the server URL in "${text.trim()}"`);
-  // Keep draining stdout so the server never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {});
-  return {
-    url: url.endsWith("/api/v1/") ? url : new URL("api/v1/", url).href,
-    async close() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
-}
-
 async function writeBigFile(path: string, mib: number) {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   try {
@@ -370,15 +310,6 @@ async function writeBigFile(path: string, mib: number) {
     }
   } finally {
     file.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

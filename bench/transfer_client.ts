@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { RequestCore } from "../src/http.ts";
+import { countingCore } from "./bench_helpers.ts";
 import {
   downloadFile,
   downloadProject,
@@ -29,20 +29,7 @@ interface Job {
 }
 
 const job = JSON.parse(Deno.args[0]) as Job;
-const requests: Record<string, number> = {};
-const core = new RequestCore({
-  url: job.url,
-  token: job.token,
-  timeoutMs: 0,
-  fetch: (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const kind = `${init?.method ?? "GET"} ${
-      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
-    }`;
-    requests[kind] = (requests[kind] ?? 0) + 1;
-    return fetch(input, init);
-  },
-});
+const { core, requests } = countingCore(job);
 
 const start = performance.now();
 let results;

@@ -35,6 +35,8 @@ import type {
 } from "./types.ts";
 import { JobStatus } from "./types.ts";
 import * as transfer from "./transfer/mod.ts";
+import type { SyncOptions, SyncPlan } from "./transfer/sync_plan.ts";
+import type { SyncReport } from "./transfer/sync.ts";
 import type {
   DeleteFileOptions,
   DeleteFilesOptions,
@@ -923,6 +925,42 @@ export class Client {
     options?: DownloadFilesOptions,
   ): Promise<TransferResult[]> {
     return transfer.downloadProject(this.core, projectId, localDir, options);
+  }
+
+  /**
+   * Computes what a push, pull or sync of `localDir` would do, touching nothing on either
+   * side: the three-way comparison of the local files, the cloud's files and the etags
+   * recorded at the last run (see {@linkcode syncProject}).
+   *
+   * @example See what a sync would do
+   * ```ts
+   * const plan = await client.planSync(projectId, "./survey", { direction: "sync" });
+   * for (const action of plan.actions) console.log(action.kind, action.name, action.reason);
+   * for (const conflict of plan.conflicts) console.log("conflict", conflict.name);
+   * ```
+   */
+  planSync(projectId: string, localDir: string, options: SyncOptions): Promise<SyncPlan> {
+    return transfer.planSync(this.core, projectId, localDir, options);
+  }
+
+  /**
+   * Pushes, pulls or syncs `localDir` with a project: uploads what changed locally, downloads
+   * what changed on the cloud and (for sync, or with `delete`) propagates deletions, all since
+   * the last run, whose etags are kept in `localDir/.qfieldcloud/`. A file changed on both
+   * sides is a conflict, left alone unless `prefer` says which side wins; local files that are
+   * replaced or deleted are moved to `localDir/.qfieldcloud/backups/` first.
+   *
+   * @example Pull the field edits, the cloud winning conflicts
+   * ```ts
+   * const { summary, results } = await client.syncProject(projectId, "./survey", {
+   *   direction: "pull",
+   *   prefer: "cloud",
+   * });
+   * console.log(summary.download, results.filter((r) => r.status === "FAILED"));
+   * ```
+   */
+  syncProject(projectId: string, localDir: string, options: SyncOptions): Promise<SyncReport> {
+    return transfer.syncProject(this.core, projectId, localDir, options);
   }
 
   /**

@@ -42,6 +42,13 @@ export const ExitCode = {
   NETWORK: 11,
   /** The server failed (HTTP 5xx, or an HTML error page from a proxy). */
   SERVER: 12,
+  /** A push, pull or sync left conflicting files alone (resolve them with `--prefer`). */
+  CONFLICT: 13,
+  /**
+   * A push, pull or sync stopped before doing anything: the folder is synced with another
+   * project, or the plan deletes too many files (see `--allow-mass-delete`).
+   */
+  SYNC_REFUSED: 14,
   /** Interrupted by Ctrl-C (SIGINT). */
   INTERRUPTED: 130,
 } as const;
@@ -73,6 +80,11 @@ export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<readonly [ExitCode, string]> 
   [ExitCode.TIMEOUT, "timed out"],
   [ExitCode.NETWORK, "network, DNS or TLS error (no response)"],
   [ExitCode.SERVER, "server error (HTTP 5xx)"],
+  [ExitCode.CONFLICT, "push, pull or sync left conflicting files alone (see --prefer)"],
+  [
+    ExitCode.SYNC_REFUSED,
+    "push, pull or sync refused before doing anything (folder bound to another project, mass deletion)",
+  ],
   [ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"],
 ];
 

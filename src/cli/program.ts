@@ -15,6 +15,7 @@ import { parseSeconds, resolveGlobals } from "./options.ts";
 import { registerAuthCommands } from "./commands/auth.ts";
 import { registerProjectCommands } from "./commands/projects.ts";
 import { registerFileCommands } from "./commands/files.ts";
+import { registerSyncCommands } from "./commands/sync.ts";
 import { registerJobCommands } from "./commands/jobs.ts";
 import { registerDeltaCommands } from "./commands/deltas.ts";
 import { registerPackageCommands } from "./commands/packages.ts";
@@ -144,6 +145,7 @@ export function createProgram(ctx: CliContext, hooks: ProgramHooks = {}): Comman
   registerAuthCommands(program, ctx);
   registerProjectCommands(program, ctx);
   registerFileCommands(program, ctx);
+  registerSyncCommands(program, ctx);
   registerJobCommands(program, ctx);
   registerDeltaCommands(program, ctx);
   registerPackageCommands(program, ctx);

@@ -38,7 +38,7 @@ export async function deleteFiles(
   globs: readonly string[],
   options: DeleteFilesOptions = {},
 ): Promise<TransferResult[]> {
-  const plan = await planRemoteDeletes(core, projectId, globs, options.signal);
+  const plan = await planRemoteDeletes(core, projectId, globs, options.signal, options.ignore);
   return await executePlan(core, projectId, plan, { ...options, operation: "delete" });
 }
 

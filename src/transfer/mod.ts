@@ -42,3 +42,30 @@ export {
   uploadOrder,
   walkLocalFiles,
 } from "./walk.ts";
+export { HashCache } from "./hash_cache.ts";
+export { IGNORE_FILE_NAME, IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
+export {
+  checkpointGpkg,
+  type CheckpointGpkgOptions,
+  QfcGpkgCheckpointException,
+  walHasFrames,
+} from "./gpkg_checkpoint.ts";
+export {
+  type ConflictPreference,
+  type DecideOptions,
+  decideSync,
+  type SyncDecision,
+  type SyncDirection,
+  type SyncFileState,
+} from "./sync_decide.ts";
+export {
+  type MassDeletion,
+  planSync,
+  QfcMassDeletionException,
+  type SyncActionKind,
+  type SyncConflict,
+  type SyncOptions,
+  type SyncPlan,
+} from "./sync_plan.ts";
+export { QfcFolderBoundException, type SyncBinding } from "./sync_state.ts";
+export { syncProject, type SyncReport, type SyncResult, type SyncSummary } from "./sync.ts";

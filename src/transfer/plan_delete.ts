@@ -7,7 +7,9 @@
 import type { RequestCore } from "../http.ts";
 import { listProjectFiles } from "./common.ts";
 import { fnmatch } from "./fnmatch.ts";
+import { IGNORE_FILE_NAME, type IgnoreRules } from "./ignore_rules.ts";
 import type { TransferPlan } from "./plan.ts";
+import { FileTransferStatus } from "../types.ts";
 
 /** Plans the deletion of the project files whose names match any of `globs`. */
 export async function planRemoteDeletes(
@@ -15,11 +17,13 @@ export async function planRemoteDeletes(
   projectId: string,
   globs: readonly string[],
   signal?: AbortSignal,
+  ignore?: IgnoreRules,
 ): Promise<TransferPlan> {
   const listed = await listProjectFiles(core, projectId, signal);
-  const matched = listed
+  const all = listed
     .filter((file) => globs.some((glob) => fnmatch(file.name, glob)))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const matched = all.filter((file) => !ignore?.ignores(file.name));
   return {
     actions: matched.map((file) => ({
       kind: "delete_remote",
@@ -28,6 +32,12 @@ export async function planRemoteDeletes(
       size: file.size,
       reason: "Matches the globs",
     })),
-    settled: [],
+    // Named by the glob but protected by the ignore file: reported, so that the user sees why.
+    settled: all.filter((file) => ignore?.ignores(file.name)).map((file) => ({
+      name: file.name,
+      status: FileTransferStatus.SKIPPED,
+      reason: `Ignored by ${IGNORE_FILE_NAME}`,
+      size: file.size,
+    })),
   };
 }

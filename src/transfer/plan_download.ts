@@ -14,6 +14,7 @@ import { obstacle } from "./actions/download.ts";
 import { failedResult, filterGlobs, passesFilter } from "./common.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
+import { loadIgnoreRules } from "./ignore_rules.ts";
 import type { TransferAction } from "./plan.ts";
 import type { OrderedPlan } from "./plan_upload.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
@@ -40,8 +41,9 @@ export async function planDownload(
 ): Promise<OrderedPlan> {
   await assertDownloadFolder(localDir);
   const globs = filterGlobs(options.filter);
+  const rules = await loadIgnoreRules(localDir);
   const selected = files
-    .filter((file) => passesFilter(file.name, globs))
+    .filter((file) => passesFilter(file.name, globs) && !rules?.ignores(file.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const settled: TransferResult[] = [];
   const candidates: TransferAction[] = [];

@@ -10,6 +10,7 @@ import type { RequestCore } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
 import { filterGlobs, listProjectFiles, passesFilter, reasonOf } from "./common.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
+import { type IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
 import type { TransferAction, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { remoteNameProblem } from "./remote_names.ts";
@@ -36,14 +37,18 @@ export async function planUpload(
   const type = options.type ?? FileTransferType.PROJECT;
   const globs = filterGlobs(options.filter);
   let local: LocalFile[];
+  let rules: IgnoreRules | undefined;
   try {
     local = await walkLocalFiles(localDir);
+    rules = await loadIgnoreRules(localDir);
   } catch (error) {
     throw new QfcException(`Cannot read the local folder "${localDir}": ${reasonOf(error)}`, {
       cause: error,
     });
   }
-  const files = local.filter((file) => passesFilter(file.name, globs));
+  const files = local.filter((file) =>
+    passesFilter(file.name, globs) && !rules?.ignores(file.name)
+  );
   const settled: TransferResult[] = [];
   const candidates: LocalFile[] = [];
   for (const file of files) {

@@ -5,6 +5,7 @@
  */
 import type { RetryOptions } from "../http.ts";
 import type { FileTransferStatus, FileTransferType } from "../types.ts";
+import type { IgnoreRules } from "./ignore_rules.ts";
 import type { TransferProgressEvent } from "./progress.ts";
 
 /**
@@ -183,6 +184,11 @@ export interface DeleteFilesOptions {
   onProgress?: (event: TransferProgressEvent) => void;
   /** Aborts the deletion. */
   signal?: AbortSignal;
+  /**
+   * Leave alone the files these rules ignore (a project folder's `.qfieldcloudignore`, read
+   * with `loadIgnoreRules`); they come back `SKIPPED`.
+   */
+  ignore?: IgnoreRules;
 }
 
 /** Options of {@linkcode deleteFile}. */

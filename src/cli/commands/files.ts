@@ -6,7 +6,12 @@
  */
 
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
-import { type RemoteFile, resolveLocalPath, walkLocalFiles } from "../../../mod.ts";
+import {
+  loadIgnoreRules,
+  type RemoteFile,
+  resolveLocalPath,
+  walkLocalFiles,
+} from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
@@ -94,7 +99,8 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
   const upload = program.command("upload-files")
     .description(
       "Upload the files of a local folder to a project. Files whose etag equals the remote one\n" +
-        "are skipped (unless --force); .qgs/.qgz files go last. Exits 8 if some files failed.",
+        "are skipped (unless --force); .qgs/.qgz files go last; paths the folder's\n" +
+        ".qfieldcloudignore names are left out. Exits 8 if some files failed.",
     )
     .addArgument(projectArgument())
     .argument("<project_path>", "Local folder to upload.")
@@ -133,7 +139,8 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
   program.command("download-files")
     .description(
       "Download a project's files into a local folder. Files whose local etag equals the remote\n" +
-        "one are skipped (unless --force-download); interrupted downloads resume. With\n" +
+        "one are skipped (unless --force-download); interrupted downloads resume; paths the\n" +
+        "folder's .qfieldcloudignore names are left out. With\n" +
         "--version-id, downloads that version of the one file named by --filter.",
     )
     .addArgument(projectArgument())
@@ -204,8 +211,9 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
 
   program.command("delete-files")
     .description(
-      "Delete the project files that match any of the globs. A * also matches /. Exits 8 if\n" +
-        "some files failed.",
+      "Delete the project files that match any of the globs. A * also matches /. Files that\n" +
+        "the .qfieldcloudignore of the current folder names are left alone. Exits 8 if some\n" +
+        "files failed.",
     )
     .addArgument(projectArgument())
     .argument("<paths...>", "Globs or names of the files to delete.")
@@ -220,6 +228,7 @@ export function registerFileCommands(program: CommandUnknownOpts, ctx: CliContex
         concurrency: options.concurrency,
         dryRun: options.dryRun ?? false,
         signal: ctx.io.signal,
+        ignore: await loadIgnoreRules("."),
       });
       reportTransfer(
         ctx,

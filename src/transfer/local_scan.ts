@@ -1,0 +1,108 @@
+/**
+ * The local side of push, pull and sync: every file of a folder that a sync
+ * considers, with the stat fields the hash cache is keyed by.
+ *
+ * The walk is synchronous: for 20,000 files, a promise per `stat` costs
+ * seconds where synchronous calls take a fraction of one, and on Deno its own
+ * `Deno.statSync` is three times faster than `node:fs` (which builds four
+ * `Date`s per call).
+ *
+ * @module
+ */
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { IgnoreRules } from "./ignore_rules.ts";
+import { isIgnoredLocalName } from "./walk.ts";
+
+/** A file found by {@linkcode scanLocalFiles}. */
+export interface ScannedFile {
+  /** Remote name: the path relative to the folder, `/`-separated. */
+  name: string;
+  /** The file's path, built from the folder given. */
+  localPath: string;
+  /** Size in bytes. */
+  size: number;
+  /** Modification time in milliseconds (with a fraction where the runtime gives one). */
+  mtimeMs: number;
+  /** Inode number, where the platform has one (0 otherwise). */
+  ino: number;
+}
+
+/**
+ * Lists the files below `localDir` that a transfer considers: those
+ * {@linkcode isIgnoredLocalName} keeps and `rules` (the folder's
+ * `.qfieldcloudignore`) does not ignore. Ignored folders are not entered.
+ * Symbolic links are followed to files, not to folders. The order is unspecified.
+ *
+ * @example
+ * ```ts
+ * import { scanLocalFiles } from "./local_scan.ts";
+ * for (const file of await scanLocalFiles("./my-project")) console.log(file.name, file.mtimeMs);
+ * ```
+ */
+export function scanLocalFiles(localDir: string, rules?: IgnoreRules): Promise<ScannedFile[]> {
+  const files: ScannedFile[] = [];
+  const visit = (dir: string, prefix: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      // The folder itself may not exist yet (a first pull); a vanished subfolder holds nothing.
+      if ((error as { code?: string }).code === "ENOENT") return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const name = prefix + entry.name;
+      if (isIgnoredLocalName(name)) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!rules?.ignoresFolder(name)) visit(path, `${name}/`);
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && !rules?.ignores(name)) {
+        const file = statFile(name, path);
+        if (file) files.push(file);
+      }
+    }
+  };
+  try {
+    visit(localDir, "");
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return Promise.resolve(files);
+}
+
+/** Stats one file again (after a GeoPackage checkpoint, say); undefined when it is gone. */
+export function statScanned(name: string, localPath: string): Promise<ScannedFile | undefined> {
+  return Promise.resolve(statFile(name, localPath));
+}
+
+interface DenoStat {
+  statSync(path: string): {
+    isFile: boolean;
+    size: number;
+    mtime: Date | null;
+    ino: number | null;
+  };
+}
+const deno = (globalThis as { Deno?: DenoStat }).Deno;
+
+function statFile(name: string, localPath: string): ScannedFile | undefined {
+  try {
+    if (deno) {
+      const info = deno.statSync(localPath);
+      if (!info.isFile) return undefined;
+      return {
+        name,
+        localPath,
+        size: info.size,
+        mtimeMs: info.mtime?.getTime() ?? 0,
+        ino: info.ino ?? 0,
+      };
+    }
+    const info = statSync(localPath);
+    if (!info.isFile()) return undefined;
+    return { name, localPath, size: info.size, mtimeMs: info.mtimeMs, ino: Number(info.ino) };
+  } catch {
+    return undefined; // Vanished since the listing of its folder, or unreadable.
+  }
+}
