@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { QfcException } from "../errors.ts";
 import { FileTransferStatus } from "../types.ts";
@@ -14,6 +14,7 @@ import { obstacle } from "./actions/download.ts";
 import { failedResult, filterGlobs, passesFilter } from "./common.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
+import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
 import type { TransferAction } from "./plan.ts";
 import type { OrderedPlan } from "./plan_upload.ts";
@@ -21,11 +22,22 @@ import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { resolveLocalPath } from "./remote_names.ts";
 import type { DownloadableFile, DownloadFilesOptions, TransferResult } from "./types.ts";
 
-/** A `LOCAL_DIR` that exists but is not a folder is one error, before anything is done. */
-export async function assertDownloadFolder(localDir: string): Promise<void> {
-  const info = await stat(localDir).catch(() => undefined);
-  if (info && !info.isDirectory()) {
-    throw new QfcException(`Cannot download into "${localDir}": it is not a folder`);
+/**
+ * A `LOCAL_DIR` that is not a folder, or (with `create`) cannot be created, is one error before
+ * anything is done, rather than one failure per file.
+ */
+export async function assertDownloadFolder(localDir: string, create = false): Promise<void> {
+  try {
+    const info = await stat(localDir).catch((error) => {
+      if (error?.code !== "ENOENT") throw error;
+    });
+    if (info && !info.isDirectory()) {
+      throw Object.assign(new Error("Not a folder"), { code: "ENOTDIR" });
+    }
+    if (!info && create) await mkdir(localDir, { recursive: true });
+  } catch (error) {
+    const problem = await folderProblem(localDir, error);
+    throw new QfcException(`Cannot download into "${localDir}": ${problem}`, { cause: error });
   }
 }
 
@@ -39,7 +51,7 @@ export async function planDownload(
   localDir: string,
   options: DownloadFilesOptions = {},
 ): Promise<OrderedPlan> {
-  await assertDownloadFolder(localDir);
+  await assertDownloadFolder(localDir, !options.dryRun);
   const globs = filterGlobs(options.filter);
   const rules = await loadIgnoreRules(localDir);
   const selected = files

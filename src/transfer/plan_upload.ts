@@ -8,8 +8,9 @@
 import { QfcException } from "../errors.ts";
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
-import { filterGlobs, listProjectFiles, passesFilter, reasonOf } from "./common.ts";
+import { filterGlobs, listProjectFiles, passesFilter } from "./common.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
+import { folderProblem } from "./folder_problem.ts";
 import { type IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
 import type { TransferAction, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
@@ -42,7 +43,8 @@ export async function planUpload(
     local = await walkLocalFiles(localDir);
     rules = await loadIgnoreRules(localDir);
   } catch (error) {
-    throw new QfcException(`Cannot read the local folder "${localDir}": ${reasonOf(error)}`, {
+    const problem = await folderProblem(localDir, error);
+    throw new QfcException(`Cannot read the local folder "${localDir}": ${problem}`, {
       cause: error,
     });
   }
