@@ -43,6 +43,24 @@ Deno.test("output formatting", async (t) => {
     expect(text).toBe("NAME       SIZE\na b          10\nlong name     2\n");
   });
 
+  await t.step("formatTable() pads by visible width: CJK and emoji take two columns", () => {
+    const rows = [
+      { n: "東京.gpkg", s: "1 B" },
+      { n: "🌲trees.gpkg", s: "22 B" },
+      { n: "plain.txt", s: "333 B" },
+    ];
+    const text = formatTable(rows, [
+      { header: "NAME", value: (r) => r.n },
+      { header: "SIZE", value: (r) => r.s, right: true },
+    ]);
+    expect(text).toBe(
+      "NAME           SIZE\n東京.gpkg       1 B\n🌲trees.gpkg   22 B\nplain.txt     333 B\n",
+    );
+    // Every SIZE column ends in the same terminal column.
+    const ends = text.trimEnd().split("\n").map((line) => visibleWidth(line));
+    expect(new Set(ends).size).toBe(1);
+  });
+
   await t.step("formatBytes() uses binary units", () => {
     expect(formatBytes(0)).toBe("0 B");
     expect(formatBytes(1023)).toBe("1023 B");

@@ -7,6 +7,7 @@
  * @module
  */
 
+import stringWidth from "string-width";
 import type { TextSink } from "./io.ts";
 
 /**
@@ -68,13 +69,15 @@ export interface Column<T> {
  */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const cells = rows.map((row) => columns.map((column) => clean(column.value(row))));
+  // Widths in terminal columns: a CJK character or an emoji takes two, a combining mark none.
   const widths = columns.map((column, i) =>
-    Math.max(column.header.length, ...cells.map((line) => line[i].length))
+    Math.max(stringWidth(column.header), ...cells.map((line) => stringWidth(line[i])))
   );
   const render = (line: string[]): string =>
     line.map((cell, i) => {
-      if (columns[i].right) return cell.padStart(widths[i]);
-      return i === line.length - 1 ? cell : cell.padEnd(widths[i]);
+      const padding = " ".repeat(widths[i] - stringWidth(cell));
+      if (columns[i].right) return padding + cell;
+      return i === line.length - 1 ? cell : cell + padding;
     }).join("  ").trimEnd() + "\n";
   return render(columns.map((column) => column.header)) + cells.map(render).join("");
 }
