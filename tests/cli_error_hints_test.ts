@@ -33,8 +33,25 @@ Deno.test("error hints", async (t) => {
   await t.step("collaborators-add of an unknown user names users and teams", async () => {
     const result = await run(["collaborators-add", id, "nobody", "editor"]);
     expect(result.code).toBe(ExitCode.REJECTED);
-    expect(result.stderr).toContain(
-      'No user or team of that name; teams are written "@organization/team"',
+    expect(result.stderr).toBe(
+      `error: No user or team "nobody" to add to project "${id}"; ` +
+        'teams are written "@organization/team"\n',
+    );
+    const byName = await run(["collaborators-add", "alice/survey", "@org1/nobody", "editor"]);
+    expect(byName.stderr).toBe(
+      'error: No user or team "@org1/nobody" to add to project "alice/survey"; ' +
+        'teams are written "@organization/team"\n',
+    );
+  });
+
+  await t.step("collaborators-add and -patch confirm with what was typed", async () => {
+    const added = await run(["collaborators-add", "alice/survey", "carol", "editor"]);
+    expect(added.stdout).toBe(
+      'Collaborator "carol" added to project "alice/survey" with role "editor".\n',
+    );
+    const patched = await run(["collaborators-patch", "alice/survey", "carol", "reader"]);
+    expect(patched.stdout).toBe(
+      'Collaborator "carol" of project "alice/survey" now has role "reader".\n',
     );
   });
 

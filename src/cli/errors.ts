@@ -144,13 +144,6 @@ const REQUEST_HINTS: readonly RequestHint[] = [
     method: "POST",
     path: /\/collaborators\/[^/]+\/$/,
     status: 400,
-    code: "api_error",
-    hint: 'No user or team of that name; teams are written "@organization/team"',
-  },
-  {
-    method: "POST",
-    path: /\/collaborators\/[^/]+\/$/,
-    status: 400,
     code: "validation_error",
     hint: "The user is already a collaborator (change the role with collaborators-patch), " +
       "owns the project, or is not a member of the organization that owns it",

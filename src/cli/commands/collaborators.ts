@@ -55,9 +55,17 @@ export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: C
       const { client, projectId } = await projectClient(ctx, ref);
       const added = await client.addProjectCollaborator(projectId, username, role).catch(
         async (error) => {
-          if (!(error instanceof QfcRequestException) || error.code !== "validation_error") {
-            throw error;
+          if (!(error instanceof QfcRequestException)) throw error;
+          if (error.code === "api_error") {
+            // The server says only "API Error" for a name it does not know.
+            throw new CliError(
+              `No user or team "${username}" to add to project "${ref.text}"; ` +
+                'teams are written "@organization/team"',
+              ExitCode.REJECTED,
+              { cause: error },
+            );
           }
+          if (error.code !== "validation_error") throw error;
           // The server says only "Validation error"; name the likeliest cause when it is so.
           const existing = (await client.getProjectCollaborators(projectId).catch(() => []))
             .find((c) => c.collaborator.toLowerCase() === username.toLowerCase());
@@ -71,7 +79,7 @@ export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: C
       );
       ctx.out.result(added, () => {
         ctx.out.line(
-          `Collaborator "${added.collaborator}" added to project "${added.project_id}" with role "${added.role}".`,
+          `Collaborator "${username}" added to project "${ref.text}" with role "${added.role}".`,
         );
       });
     });
@@ -86,7 +94,7 @@ export function registerCollaboratorCommands(program: CommandUnknownOpts, ctx: C
       const changed = await client.patchProjectCollaborators(projectId, username, role);
       ctx.out.result(changed, () => {
         ctx.out.line(
-          `Collaborator "${changed.collaborator}" of project "${changed.project_id}" now has role "${changed.role}".`,
+          `Collaborator "${username}" of project "${ref.text}" now has role "${changed.role}".`,
         );
       });
     });
