@@ -86,9 +86,17 @@ Deno.test("error hints", async (t) => {
     );
     expect(result.stderr).not.toContain("try again");
     expect(posts()).toEqual([]);
-    await Deno.writeTextFile(`${dir}/text.json`, "not json");
+    await Deno.writeTextFile(`${dir}/text.json`, "not json\nsecond line of the file");
     const notJson = await run(["delta-push", id, `${dir}/text.json`]);
-    expect(notJson.stderr).toContain("is not JSON");
+    expect(notJson.stderr).toBe(
+      `error: Delta file "${dir}/text.json" is not JSON: Unexpected token 'o'. Nothing was sent\n`,
+    );
+    await Deno.writeTextFile(`${dir}/cut.json`, '{"version": "1.0",\n  oops}');
+    const cut = await run(["delta-push", id, `${dir}/cut.json`]);
+    expect(cut.stderr).toBe(
+      `error: Delta file "${dir}/cut.json" is not JSON: Expected double-quoted property name ` +
+        "in JSON at position 21 (line 2 column 3). Nothing was sent\n",
+    );
     await Deno.writeTextFile(
       `${dir}/other.json`,
       JSON.stringify({

@@ -42,7 +42,7 @@ export async function checkDeltafile(path: string, projectId: string): Promise<v
     // The server strips NUL bytes before parsing, so this does too.
     value = JSON.parse(text.replaceAll("\\u0000", "").replaceAll("\0", ""));
   } catch (error) {
-    return fail(`is not JSON: ${(error as Error).message}`, "Nothing was sent");
+    return fail(`is not JSON: ${parseProblem(error)}`, "Nothing was sent");
   }
   const schemaError = deltafileError(value);
   if (schemaError) return fail(`does not follow the deltafile schema: ${schemaError}`);
@@ -57,4 +57,10 @@ export async function checkDeltafile(path: string, projectId: string): Promise<v
       "Nothing was sent; push it to the project it was made for",
     );
   }
+}
+
+/** The parser's message on one line, without the copy of the file's text V8 puts in it. */
+function parseProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/, ".*is not valid JSON$/s, "").split("\n")[0];
 }
