@@ -40,6 +40,9 @@ function wantsJson(args: readonly string[]): boolean {
   return options.lastIndexOf("--json") > options.lastIndexOf("--human");
 }
 
+/** The commands whose partial downloads are kept and resumed: only they get that hint on Ctrl-C. */
+const DOWNLOADING_COMMANDS = new Set(["download-files", "package-download", "pull", "sync"]);
+
 /**
  * Runs the CLI with the arguments (without the program name) and returns the
  * exit code. Pass `io` to capture output or to set the environment; anything
@@ -94,8 +97,15 @@ export async function main(args: readonly string[], io: Partial<CliIo> = {}): Pr
     if (fullIo.signal?.aborted && report.exitCode !== ExitCode.USAGE) {
       report.exitCode = ExitCode.INTERRUPTED;
       report.message = "Interrupted";
-      report.hint = "Partial downloads are kept and resume on the next run";
-      report.json = { ...report.json, message: report.message, exit_code: report.exitCode };
+      report.hint = DOWNLOADING_COMMANDS.has(ctx.commandName ?? "")
+        ? "Partial downloads are kept and resume on the next run"
+        : undefined;
+      report.json = {
+        ...report.json,
+        message: report.message,
+        exit_code: report.exitCode,
+        hint: report.hint ?? null,
+      };
     }
     const out = ctx.ready ? ctx.out : fallbackOutput();
     out.error(formatErrorLine(report));

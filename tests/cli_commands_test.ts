@@ -822,7 +822,17 @@ Deno.test("errors, --json error documents, --debug", async (t) => {
     controller.abort(new DOMException("Interrupted", "AbortError"));
     const run = await f.run(["list-projects"], { signal: controller.signal });
     expect(run.code).toBe(ExitCode.INTERRUPTED);
-    expect(run.stderr).toContain("error: Interrupted");
+    expect(run.stderr).toBe("error: Interrupted\n");
+    const download = await f.run(
+      ["download-files", "00000000-0000-0000-0000-000000000000", f.dir],
+      {
+        signal: controller.signal,
+      },
+    );
+    expect(download.code).toBe(ExitCode.INTERRUPTED);
+    expect(download.stderr).toBe(
+      "error: Interrupted. Partial downloads are kept and resume on the next run\n",
+    );
   });
 
   await t.step("completions print a script; --json wraps it", async () => {

@@ -132,6 +132,8 @@ export class CliContext {
   stored?: StoredCredential;
   /** The saved login for the server is a single sign-on one (used, or no longer usable). */
   ssoLogin = false;
+  /** The name of the command being run, once commander chose it. */
+  commandName?: string;
 
   /** Creates the context for the streams and environment. */
   constructor(io: CliIo) {

@@ -136,7 +136,8 @@ export function createProgram(ctx: CliContext, hooks: ProgramHooks = {}): Comman
 
   program.on("option:json", () => format = "json");
   program.on("option:human", () => format = "human");
-  program.hook("preAction", async () => {
+  program.hook("preAction", async (_program, actionCommand) => {
+    ctx.commandName = actionCommand.name();
     // The last login's server is the default, as gh remembers its host; -U and the environment win.
     const savedUrl = await ctx.credentials.defaultUrl().catch(() => undefined);
     ctx.setGlobals(resolveGlobals(program.opts(), format, ctx.io, savedUrl));
