@@ -69,6 +69,34 @@ function pairValue(flag: string, value: string, what: string): [string, string] 
   return [value.slice(0, colon), value.slice(colon + 1)];
 }
 
+/** The flags that take a number. */
+const NUMBER_FLAGS = new Set([
+  "--port",
+  "--job-seconds",
+  "--keep-versions",
+  "--quota",
+  "--latency-ms",
+  "--sso-port",
+]);
+
+/**
+ * `parseArgs` takes the `-5` of `--latency-ms -5` for an option; joined as `--latency-ms=-5` it
+ * is the flag's value, refused with the flag's own message.
+ */
+function withNegativeNumbers(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (NUMBER_FLAGS.has(args[i]) && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
 /**
  * Parses the command line of `serve.ts`. Throws {@linkcode ServeArgsError}.
  *
@@ -79,7 +107,7 @@ function pairValue(flag: string, value: string, what: string): [string, string] 
  * ```
  */
 export function parseServeArgs(args: readonly string[]): ServeCommand {
-  const rest = args[0] === "--" ? args.slice(1) : [...args];
+  const rest = withNegativeNumbers(args[0] === "--" ? args.slice(1) : [...args]);
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
     values = parseArgs({

@@ -151,6 +151,13 @@ Deno.test("parseServeArgs() reads repeatable flags and refuses bad ones", () => 
   }
   // A malformed --user value is not echoed (it may hold a password).
   expect(() => parseServeArgs(["--user", "secret"])).toThrow(/^(?!.*secret)/);
+  // A negative number is the flag's value, refused as such.
+  expect(() => parseServeArgs(["--latency-ms", "-5"])).toThrow(
+    'Invalid value "-5" for --latency-ms: expected a non-negative number',
+  );
+  expect(() => parseServeArgs(["--port", "-1", "--quota", "-0.5"])).toThrow(
+    'Invalid value "-1" for --port',
+  );
 });
 
 Deno.test("startTestServer() refuses a negative latency, naming it", async () => {
