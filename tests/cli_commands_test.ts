@@ -600,6 +600,10 @@ Deno.test("job, package and delta commands", async (t) => {
       `${count - 1}`,
     ]);
     expect((paged.data as { id: string }[]).map((job) => job.id)).toEqual([newest]);
+    const past = await f.run(["list-jobs", id, "--type", "package", "-o", `${count}`]);
+    expect(past.stdout).toBe(`No package jobs in project "${id}" after the first ${count}.\n`);
+    const none = await f.run(["list-jobs", id, "--type", "delta_apply"]);
+    expect(none.stdout).toBe(`No delta_apply jobs in project "${id}".\n`);
     const bad = await f.run(["list-jobs", id, "--type", "nonsense"]);
     expect(bad.code).toBe(ExitCode.USAGE);
   });

@@ -121,8 +121,11 @@ export function registerJobCommands(program: CommandUnknownOpts, ctx: CliContext
         pagination,
       });
       ctx.out.result(jobs, () => {
-        if (jobs.length === 0) ctx.out.line(`No jobs in project "${ref.text}".`);
-        else ctx.out.table(jobs, JOB_COLUMNS);
+        if (jobs.length === 0) {
+          const kind = options.type ? `${options.type} jobs` : "jobs";
+          const past = options.offset ? ` after the first ${options.offset}` : "";
+          ctx.out.line(`No ${kind} in project "${ref.text}"${past}.`);
+        } else ctx.out.table(jobs, JOB_COLUMNS);
       });
     });
 
