@@ -14,13 +14,15 @@ import {
   type SyncPlan,
   type SyncReport,
   type SyncResult,
+  walkLocalFiles,
 } from "../../../mod.ts";
 import type { CliContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
+import { projectArgument, projectClient } from "../project_ref.ts";
 import { concurrencyOption, filterOption } from "./files.ts";
-import { startProgress } from "./transfer_report.ts";
+import { filterGlobsOf, reportFilterMatchedNone, startProgress } from "./transfer_report.ts";
 
 /** One action as `--json` prints it. */
 export interface SyncActionJson {
@@ -67,7 +69,7 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
         `${DESCRIPTIONS[direction]}\nExits 13 if conflicts were left alone, 8 if files failed, ` +
           "14 if it refused to start.",
       )
-      .argument("<project_id>", "Project id.")
+      .addArgument(projectArgument())
       .argument("<local_dir>", "Local folder.")
       .option("--dry-run", "Print the plan; change nothing, anywhere.")
       .addOption(
@@ -93,8 +95,8 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
           : "Also delete cloud files deleted locally since the last sync (unchanged ones).",
       );
     }
-    command.action(async (projectId, localDir, options) => {
-      const client = await ctx.client();
+    command.action(async (ref, localDir, options) => {
+      const { client, projectId } = await projectClient(ctx, ref);
       const dryRun = options.dryRun ?? false;
       const progress = startProgress(ctx, PROGRESS_VERBS[direction]);
       let report: SyncReport;
@@ -104,7 +106,7 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
           dryRun,
           delete: (options as { delete?: boolean }).delete ?? false,
           prefer: options.prefer as "local" | "cloud" | undefined,
-          filter: options.filter,
+          filter: filterGlobsOf(options.filter),
           concurrency: options.concurrency,
           throwOnError: options.throwOnError ?? false,
           allowMassDelete: options.allowMassDelete ?? false,
@@ -120,6 +122,16 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
         throw error;
       } finally {
         progress.finish();
+      }
+      if (report.results.length === 0 && report.summary.unchanged === 0) {
+        await reportFilterMatchedNone(ctx, {
+          globs: options.filter,
+          countFiles: async () => {
+            const names = new Set((await client.listRemoteFiles(projectId)).map((f) => f.name));
+            for (const file of await walkLocalFiles(localDir).catch(() => [])) names.add(file.name);
+            return names.size;
+          },
+        });
       }
       reportSync(ctx, report);
     });
@@ -196,11 +208,14 @@ function reportSync(ctx: CliContext, report: SyncReport): void {
     const backups = report.plan.actions.find((a) => a.backupDir)?.backupDir;
     if (backups) ctx.out.notice(`Local files replaced or deleted were moved to "${backups}".`);
   }
+  // With --quiet, warnings are not printed: the files behind the exit code become error lines.
+  const say = (text: string) =>
+    ctx.out.quiet && !ctx.out.json ? ctx.out.error(`error: ${text}`) : ctx.out.warn(text);
   for (const result of results) {
     if (result.status === FileTransferStatus.FAILED) {
-      ctx.out.warn(`File "${result.name}" failed: ${result.error?.message ?? result.reason}`);
+      say(`File "${result.name}" failed: ${result.error?.message ?? result.reason}`);
     } else if (result.action === "conflict" && !dryRun) {
-      ctx.out.warn(`Conflict, left alone: "${result.name}": ${result.reason}`);
+      say(`Conflict, left alone: "${result.name}": ${result.reason}`);
     }
   }
   if (summary.failed > 0) {

@@ -136,8 +136,13 @@ export function filterGlobsOf(globs: readonly string[] | undefined): string[] | 
 /**
  * Says on stderr that the filter matched none of the files, when there were some; the exit
  * code stays 0, as in the Python CLI.
+ *
+ * @example
+ * ```ts ignore
+ * await reportFilterMatchedNone(ctx, { globs: ["*.GPKG"], countFiles: async () => 3 });
+ * ```
  */
-async function reportFilterMatchedNone(ctx: CliContext, filter: FilterCheck): Promise<void> {
+export async function reportFilterMatchedNone(ctx: CliContext, filter: FilterCheck): Promise<void> {
   const globs = filterGlobsOf(filter.globs);
   if (!globs || ctx.out.quiet) return;
   const count = await filter.countFiles().catch(() => 0);
