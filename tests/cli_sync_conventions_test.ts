@@ -79,3 +79,27 @@ Deno.test("sync --quiet prints nothing but the files behind a non-zero exit", as
   expect(lines[0]).toMatch(/^error: Conflict, left alone: "a\.txt": /);
   expect(lines.at(-1)).toContain("1 conflict(s) left alone");
 });
+
+Deno.test("a LOCAL_DIR that is not a folder is one line before any request", async () => {
+  await using f = await fixture();
+  const file = f.folder("afile");
+  await Deno.writeTextFile(file, "a file, not a folder");
+  f.server.clearRequests();
+  const cases: [string[], string][] = [
+    [
+      ["pull", f.id, join(file, "sub")],
+      `Cannot pull into "${join(file, "sub")}": "${file}" is a file, not a folder`,
+    ],
+    [["push", f.id, file], `Cannot push "${file}": it is not a folder`],
+    [
+      ["push", f.id, f.folder("missing")],
+      `Cannot push "${f.folder("missing")}": it does not exist`,
+    ],
+    [["sync", f.id, file], `Cannot sync "${file}": it is not a folder`],
+  ];
+  for (const [args, message] of cases) {
+    const run = await f.run(args);
+    expect([run.code, run.stdout, run.stderr]).toEqual([1, "", `error: ${message}\n`]);
+  }
+  expect(f.server.requests).toEqual([]);
+});

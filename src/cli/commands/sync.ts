@@ -5,6 +5,7 @@
  * @module
  */
 
+import { stat } from "node:fs/promises";
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import {
   FileTransferStatus,
@@ -16,6 +17,7 @@ import {
   type SyncResult,
   walkLocalFiles,
 } from "../../../mod.ts";
+import { folderProblem } from "../../transfer/folder_problem.ts";
 import type { CliContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
@@ -96,6 +98,7 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
       );
     }
     command.action(async (ref, localDir, options) => {
+      await assertLocalFolder(direction, localDir);
       const { client, projectId } = await projectClient(ctx, ref);
       const dryRun = options.dryRun ?? false;
       const progress = startProgress(ctx, PROGRESS_VERBS[direction]);
@@ -136,6 +139,23 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
       reportSync(ctx, report);
     });
   }
+}
+
+/**
+ * LOCAL_DIR must be a folder; pull and sync create a missing one, push has nothing to send
+ * from it. One clear line before any request, not a raw `ENOTDIR … readdir`.
+ */
+async function assertLocalFolder(direction: SyncDirection, localDir: string): Promise<void> {
+  let failure: unknown;
+  try {
+    if ((await stat(localDir)).isDirectory()) return;
+    failure = { code: "ENOTDIR" };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT" && direction !== "push") return;
+    failure = error;
+  }
+  const where = direction === "pull" ? `pull into "${localDir}"` : `${direction} "${localDir}"`;
+  throw new CliError(`Cannot ${where}: ${await folderProblem(localDir, failure)}`);
 }
 
 /** The human plan: one row per file to change or left in conflict. */
