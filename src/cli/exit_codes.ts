@@ -42,6 +42,11 @@ export const ExitCode = {
   NETWORK: 11,
   /** The server failed (HTTP 5xx, or an HTML error page from a proxy). */
   SERVER: 12,
+  /**
+   * Another run is working on the folder (push, pull and sync take one folder at a time).
+   * 75 is `EX_TEMPFAIL` of sysexits.h: try again later.
+   */
+  BUSY: 75,
   /** Interrupted by Ctrl-C (SIGINT). */
   INTERRUPTED: 130,
 } as const;
@@ -73,6 +78,7 @@ export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<readonly [ExitCode, string]> 
   [ExitCode.TIMEOUT, "timed out"],
   [ExitCode.NETWORK, "network, DNS or TLS error (no response)"],
   [ExitCode.SERVER, "server error (HTTP 5xx)"],
+  [ExitCode.BUSY, "the folder is in use by another run; try again when it has finished"],
   [ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"],
 ];
 
