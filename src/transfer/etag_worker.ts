@@ -51,7 +51,21 @@ let part = createHash("md5");
 let partBytes = 0;
 let size = 0;
 const digests = [];
+// One part at a time, its bounds set by the sender (parts spread over several workers).
+let onePart = null;
 parentPort.on("message", (m) => {
+  if (m.partBytes) {
+    (onePart ??= createHash("md5")).update(new Uint8Array(m.buffer, m.offset, m.length));
+    parentPort.postMessage({ done: true });
+    return;
+  }
+  if (m.partEnd) {
+    const digest = (onePart ?? createHash("md5")).digest();
+    onePart = null;
+    const bytes = digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
+    parentPort.postMessage({ digests: [bytes] }, [bytes]);
+    return;
+  }
   if (m.file) {
     let digests;
     try {
@@ -184,12 +198,21 @@ export class EtagWorker {
    */
   update(bytes: Uint8Array): Promise<void> {
     this.#size += bytes.byteLength;
+    const { transfer, ...message } = this.#bytesMessage(bytes);
+    return this.#send(message, transfer).then(() => {});
+  }
+
+  /** Shares bytes over a `SharedArrayBuffer` in place; copies and transfers others. */
+  #bytesMessage(bytes: Uint8Array) {
     const shared = typeof SharedArrayBuffer !== "undefined" &&
       bytes.buffer instanceof SharedArrayBuffer;
-    const message = shared
-      ? { buffer: bytes.buffer, offset: bytes.byteOffset, length: bytes.byteLength }
-      : { buffer: bytes.slice().buffer, offset: 0, length: bytes.byteLength };
-    return this.#send(message, shared ? [] : [message.buffer as ArrayBuffer]).then(() => {});
+    const buffer = shared ? bytes.buffer : bytes.slice().buffer;
+    return {
+      buffer,
+      offset: shared ? bytes.byteOffset : 0,
+      length: bytes.byteLength,
+      transfer: shared ? [] : [buffer as ArrayBuffer],
+    };
   }
 
   /** Returns the etag of all bytes given so far. Call it once, after the last update. */
@@ -204,6 +227,23 @@ export class EtagWorker {
     workersInUse--;
     this.#fail(new Error("The hashing worker was terminated"));
     await this.#worker.terminate();
+  }
+
+  /**
+   * Adds bytes to the part being hashed (see {@linkcode EtagWorker.endPart}); the sender decides
+   * where parts begin and end, so that the parts of one file can be spread over several workers.
+   * Bytes over a `SharedArrayBuffer` are read in place: do not change them before the promise
+   * resolves. Independent of {@linkcode EtagWorker.update}: use one or the other on a worker.
+   */
+  partUpdate(bytes: Uint8Array): Promise<void> {
+    const { transfer, ...message } = this.#bytesMessage(bytes);
+    return this.#send({ partBytes: true, ...message }, transfer).then(() => {});
+  }
+
+  /** Ends the part fed by {@linkcode EtagWorker.partUpdate} and returns its binary MD5. */
+  async endPart(): Promise<Uint8Array> {
+    const reply = await this.#send({ partEnd: true }, []);
+    return new Uint8Array(reply.digests![0]);
   }
 
   /**
