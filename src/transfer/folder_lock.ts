@@ -11,13 +11,13 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { delay } from "../delay.ts";
 import { QfcException } from "../errors.ts";
+import { isProcessAlive, processStartOf } from "./live_process.ts";
 
 /** The folder, inside the synced folder, that holds the lock (and the sync state). */
 export const STATE_DIR_NAME = ".qfieldcloud";
@@ -230,30 +230,10 @@ async function readLock(
 function isStale(holder: LockHolder): boolean {
   if (holder.hostname !== hostname()) return false; // another host: cannot tell
   if (holder.pid === process.pid) return !heldHere.has(holder.token); // an earlier process, same pid
-  if (!isAlive(holder.pid)) return true;
+  if (!isProcessAlive(holder.pid)) return true;
   // The pid lives, but a different start time means it was reused by another process.
   const start = processStartOf(holder.pid);
   return holder.processStart !== undefined && start !== undefined && start !== holder.processStart;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) === "EPERM"; // alive, owned by someone else
-  }
-}
-
-/** Linux: a process's start time (clock ticks after boot) from `/proc`; elsewhere `undefined`. */
-function processStartOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces), which ends with the last ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /**
