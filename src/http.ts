@@ -127,6 +127,11 @@ export class RequestCore {
   #retry: RetryPolicy;
   #signal?: AbortSignal;
 
+  /** The retry policy of this core (its `retry` option with the defaults filled in). */
+  get retryPolicy(): Required<RetryOptions> {
+    return { ...this.#retry };
+  }
+
   /** Creates a core; an unusable URL is a {@linkcode QfcException} that names it. */
   constructor(options: RequestCoreOptions) {
     this.baseUrl = normalizeBaseUrl(options.url);

@@ -8,7 +8,6 @@ export { backoffMs, type RetryPolicy } from "../http.ts";
 import { FileTransferStatus, type RemoteFile } from "../types.ts";
 import type { TransferResult } from "./types.ts";
 import { fnmatchAny } from "./fnmatch.ts";
-import type { ProgressTracker } from "./progress.ts";
 
 /** Normalizes a `filter` option to a list of globs (empty: everything). */
 export function filterGlobs(filter: string | readonly string[] | undefined): string[] {
@@ -33,28 +32,18 @@ export async function listProjectFiles(
 }
 
 /**
- * Starts the progress report of a multi-file transfer: the totals of the files still to move,
- * and an end event for each file already settled (skipped or refused). In a dry run, each file
- * still to move gets `dryRunReason` and its end event too. Returns whether it was a dry run,
- * after which there is nothing left to do.
+ * The results in the order of `names` (a name's result at a name's place); results of names
+ * not listed keep their order, after the others.
  */
-export function startReport(
-  tracker: ProgressTracker,
-  results: TransferResult[],
-  todo: readonly { index: number }[],
-  todoBytes: number,
-  dryRun: { enabled?: boolean; reason: string },
-): boolean {
-  tracker.plan(results.length, todoBytes);
-  for (const result of results) {
-    if (result.status !== FileTransferStatus.PENDING) tracker.end(result);
-  }
-  if (!dryRun.enabled) return false;
-  for (const { index } of todo) {
-    results[index] = { ...results[index], reason: dryRun.reason };
-    tracker.end(results[index]);
-  }
-  return true;
+export function inOrder(
+  results: readonly TransferResult[],
+  names: readonly string[],
+): TransferResult[] {
+  const place = new Map(names.map((name, index) => [name, index]));
+  const at = (r: TransferResult) => place.get(r.name) ?? names.length;
+  return results.map((r, index) => ({ r, index }))
+    .sort((a, b) => at(a.r) - at(b.r) || a.index - b.index)
+    .map(({ r }) => r);
 }
 
 /** Fills in the defaults of a transfer's `retry` option (those of the request core). */

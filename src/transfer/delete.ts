@@ -1,14 +1,12 @@
 /**
- * Deletion of project files by glob, and of one file or one of its versions.
+ * Deletion of project files by glob, and of one file or one of its versions:
+ * a plan (`plan_delete.ts`) carried out by the executor.
  *
  * @module
  */
 import type { RequestCore } from "../http.ts";
-import { FileTransferStatus } from "../types.ts";
-import { childController, failedResult, listProjectFiles, startReport } from "./common.ts";
-import { fnmatch } from "./fnmatch.ts";
-import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
-import { ProgressTracker } from "./progress.ts";
+import { executePlan } from "./executor.ts";
+import { planRemoteDeletes } from "./plan_delete.ts";
 import type { DeleteFileOptions, DeleteFilesOptions, TransferResult } from "./types.ts";
 
 /**
@@ -40,41 +38,8 @@ export async function deleteFiles(
   globs: readonly string[],
   options: DeleteFilesOptions = {},
 ): Promise<TransferResult[]> {
-  const tracker = new ProgressTracker("delete", options.onProgress);
-  const listed = await listProjectFiles(core, projectId, options.signal);
-  const matched = listed
-    .filter((file) => globs.some((glob) => fnmatch(file.name, glob)))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const results: TransferResult[] = matched.map((file) => ({
-    name: file.name,
-    status: FileTransferStatus.PENDING,
-    size: file.size,
-  }));
-  const all = results.map((_, index) => ({ index }));
-  const bytes = results.reduce((sum, r) => sum + r.size, 0);
-  const dryRun = { enabled: options.dryRun, reason: "Would be deleted (dry run)" };
-  if (startReport(tracker, results, all, bytes, dryRun)) return results;
-  const stop = childController(options.signal);
-  try {
-    await runPool(results, options.concurrency ?? DEFAULT_CONCURRENCY, async (result, index) => {
-      tracker.start(result.name, result.size);
-      try {
-        await deleteRequest(core, projectId, result.name, undefined, stop.controller.signal);
-        results[index] = { ...result, status: FileTransferStatus.SUCCESS };
-      } catch (error) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        results[index] = failedResult(result, error);
-        if (options.throwOnError) {
-          stop.controller.abort(error);
-          throw error;
-        }
-      }
-      tracker.end(results[index]);
-    }, stop.controller.signal);
-  } finally {
-    stop.dispose();
-  }
-  return results;
+  const plan = await planRemoteDeletes(core, projectId, globs, options.signal);
+  return await executePlan(core, projectId, plan, { ...options, operation: "delete" });
 }
 
 /**
@@ -102,22 +67,16 @@ export async function deleteFile(
   name: string,
   options: DeleteFileOptions = {},
 ): Promise<TransferResult> {
-  await deleteRequest(core, projectId, name, options.versionId, options.signal);
-  return { name, status: FileTransferStatus.SUCCESS, size: 0 };
-}
-
-async function deleteRequest(
-  core: RequestCore,
-  projectId: string,
-  name: string,
-  versionId: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const response = await core.request({
-    method: "DELETE",
-    path: ["files", projectId, name],
-    headers: versionId ? { "x-file-version": versionId } : undefined,
-    signal,
-  });
-  await response.body?.cancel();
+  const [result] = await executePlan(core, projectId, {
+    actions: [{
+      kind: "delete_remote",
+      name,
+      localPath: "",
+      size: 0,
+      reason: "Deletion of one file",
+      version: options.versionId,
+    }],
+    settled: [],
+  }, { signal: options.signal, throwOnError: true, operation: "delete" });
+  return result;
 }

@@ -16,16 +16,18 @@
  *
  * @module
  */
-import { rename } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import process from "node:process";
+import type { DirSnapshot } from "./dir_snapshot.ts";
 import { isProcessAlive } from "./live_process.ts";
 
 const TEMP_PREFIX = ".qfc-";
 const TEMP_SUFFIX = ".part";
 /** `.qfc-<target>-<content>[.<pid>-<host>-<random>].part`; names without an owner are from older versions. */
-const PARTIAL_NAME = /^\.qfc-[0-9a-f]{16}-[0-9a-f]{16}(?:\.(\d+)-([0-9a-f]{8})-[0-9a-f]{8})?\.part$/;
+const PARTIAL_NAME =
+  /^\.qfc-[0-9a-f]{16}-[0-9a-f]{16}(?:\.(\d+)-([0-9a-f]{8})-[0-9a-f]{8})?\.part$/;
 
 /** Partial files this process is writing now (by name): another one of ours is not abandoned. */
 const writingHere = new Set<string>();
@@ -109,6 +111,25 @@ export async function claimPartial(
     }
   }
   return owned(false);
+}
+
+/**
+ * Removes the partial files of the same target that no run writes any more
+ * (older contents, or the same content left twice), once `kept` (this run's
+ * partial, now renamed into place) is done. Live runs' partials stay.
+ *
+ * @param dirs The listing of the target's directory taken before the run.
+ * @param kept This run's partial file.
+ */
+export async function removeStalePartials(dirs: DirSnapshot, kept: string): Promise<void> {
+  const dir = dirname(kept);
+  const name = basename(kept);
+  const target = name.slice(0, TEMP_PREFIX.length + 17); // `.qfc-<target>-`
+  for (const entry of await dirs.entriesStartingWith(dir, target)) {
+    if (entry !== name && isAbandonedPartial(entry)) {
+      await rm(join(dir, entry), { force: true }).catch(() => {});
+    }
+  }
 }
 
 /**

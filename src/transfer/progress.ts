@@ -5,8 +5,8 @@
  */
 import type { TransferResult } from "./types.ts";
 
-/** What a transfer does. */
-export type TransferOperation = "upload" | "download" | "delete";
+/** What a transfer does (`sync`: a plan that mixes kinds of actions). */
+export type TransferOperation = "upload" | "download" | "delete" | "sync";
 
 /**
  * One progress event. Every event carries the totals of the whole call, so a

@@ -137,6 +137,11 @@ export interface DownloadableFile {
   md5sum?: string;
   /** Same as `md5sum` (the SDK's name); used when `md5sum` is missing. */
   etag?: string;
+  /**
+   * The cloud's modification time (`dd.mm.YYYY HH:MM:SS UTC` as listed, or ISO 8601), given to
+   * the downloaded file.
+   */
+  last_modified?: string;
 }
 
 /** Options of {@linkcode downloadFile}. */

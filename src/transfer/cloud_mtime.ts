@@ -1,0 +1,37 @@
+/**
+ * Downloaded files get the cloud's modification time, as rclone does, so that
+ * tools sorting by date see the cloud's dates.
+ *
+ * @module
+ */
+import { utimes } from "node:fs/promises";
+
+/** `dd.mm.YYYY HH:MM:SS UTC`, the form of the listings' `last_modified`. */
+const LISTED_TIME = /^(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2}) UTC$/;
+
+/**
+ * Reads a time of the API: `dd.mm.YYYY HH:MM:SS UTC` (the listings' `last_modified`) or
+ * ISO 8601. Resolves to `undefined` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseCloudTime } from "./cloud_mtime.ts";
+ * parseCloudTime("07.12.2026 00:19:00 UTC")?.toISOString(); // "2026-12-07T00:19:00.000Z"
+ * ```
+ */
+export function parseCloudTime(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const listed = LISTED_TIME.exec(text);
+  const date = listed
+    ? new Date(Date.UTC(+listed[3], +listed[2] - 1, +listed[1], +listed[4], +listed[5], +listed[6]))
+    : /^\d{4}-\d{2}-\d{2}T/.test(text)
+    ? new Date(text)
+    : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+/** Sets the modification time of `path` to the cloud's `lastModified`, when it can be read. */
+export async function setCloudMtime(path: string, lastModified: string | undefined): Promise<void> {
+  const mtime = parseCloudTime(lastModified);
+  if (mtime) await utimes(path, new Date(), mtime);
+}

@@ -1,0 +1,108 @@
+/**
+ * Deciding an upload without state: which local files to send, which to skip
+ * because the cloud already has their etag, and which names the server would
+ * refuse.
+ *
+ * @module
+ */
+import { QfcException } from "../errors.ts";
+import type { RequestCore } from "../http.ts";
+import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
+import { filterGlobs, listProjectFiles, passesFilter, reasonOf } from "./common.ts";
+import { etagOfFile } from "./file_etag.ts";
+import type { TransferAction, TransferPlan } from "./plan.ts";
+import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { remoteNameProblem } from "./remote_names.ts";
+import type { TransferResult, UploadFilesOptions } from "./types.ts";
+import { type LocalFile, walkLocalFiles } from "./walk.ts";
+
+/** A plan, and the remote names in the order results are reported. */
+export interface OrderedPlan {
+  plan: TransferPlan;
+  order: string[];
+}
+
+/**
+ * Plans the upload of `localDir`: every project file the walk finds that passes the filter,
+ * minus (unless forced) those whose etag the listing already shows. A name the server would
+ * refuse is a FAILED result; with `throwOnError` it is thrown before any request.
+ */
+export async function planUpload(
+  core: RequestCore,
+  projectId: string,
+  localDir: string,
+  options: UploadFilesOptions = {},
+): Promise<OrderedPlan> {
+  const type = options.type ?? FileTransferType.PROJECT;
+  const globs = filterGlobs(options.filter);
+  let local: LocalFile[];
+  try {
+    local = await walkLocalFiles(localDir);
+  } catch (error) {
+    throw new QfcException(`Cannot read the local folder "${localDir}": ${reasonOf(error)}`, {
+      cause: error,
+    });
+  }
+  const files = local.filter((file) => passesFilter(file.name, globs));
+  const settled: TransferResult[] = [];
+  const candidates: LocalFile[] = [];
+  for (const file of files) {
+    const problem = remoteNameProblem(file.name);
+    if (problem === undefined) {
+      candidates.push(file);
+      continue;
+    }
+    const reason = `Cannot upload "${file.name}": ${problem}`;
+    const error = new QfcException(reason);
+    if (options.throwOnError) throw error;
+    settled.push({
+      name: file.name,
+      localPath: file.localPath,
+      status: FileTransferStatus.FAILED,
+      reason,
+      size: file.size,
+      error,
+    });
+  }
+
+  const force = options.force || type === FileTransferType.PACKAGE;
+  const remote = new Map<string, RemoteFile>();
+  if (!force && candidates.length > 0) {
+    for (const file of await listProjectFiles(core, projectId, options.signal)) {
+      remote.set(file.name, file);
+    }
+  }
+  const actions: (TransferAction | undefined)[] = new Array(candidates.length);
+  await runPool(candidates, options.concurrency ?? DEFAULT_CONCURRENCY, async (file, index) => {
+    const other = remote.get(file.name);
+    let etag: string | undefined;
+    // A different size is a different etag: hash only files of the same size.
+    if (other && other.size === file.size) {
+      etag = await etagOfFile(file.localPath);
+      if (etag === other.md5sum) {
+        settled.push({
+          name: file.name,
+          localPath: file.localPath,
+          status: FileTransferStatus.SKIPPED,
+          reason: "Remote file has the same etag",
+          size: file.size,
+        });
+        return;
+      }
+    }
+    actions[index] = {
+      kind: "upload",
+      name: file.name,
+      localPath: file.localPath,
+      size: file.size,
+      etag,
+      reason: force ? "Forced upload" : other ? "Differs from the cloud" : "Not on the cloud",
+      // Forced: the cloud may hold these bytes already, so finding them there proves nothing.
+      resendBlindly: force,
+    };
+  }, options.signal);
+  return {
+    plan: { actions: actions.filter((a) => a !== undefined), settled },
+    order: files.map((file) => file.name),
+  };
+}
