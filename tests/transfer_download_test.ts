@@ -549,7 +549,7 @@ Deno.test("downloads are checked by etag or by size, as the verify option says",
   const f = await transferFixture();
   try {
     const small = bytesOf(3000, 5);
-    const large = bytesOf(33 * MiB, 6); // from 32 MiB on, "auto" checks the size only
+    const large = bytesOf(33 * MiB, 6); // from 32 MiB on, hashed on worker threads
     await f.server.putFile(f.projectId, "small.csv", small);
     await f.server.putFile(f.projectId, "large.tif", large);
     const listed = await f.core.list<{ name: string; size: number; md5sum: string }>({
@@ -560,12 +560,13 @@ Deno.test("downloads are checked by etag or by size, as the verify option says",
       Object.fromEntries(results.map((r) => [r.name, r.status]));
     const once = { retry: { attempts: 1 } };
 
-    await t.step('"auto": a small file by its etag, a large one by its size', async () => {
-      const out = `${f.dir}/auto`;
+    await t.step("by default: every file by its etag, large ones too", async () => {
+      const out = `${f.dir}/default`;
       const results = await downloadFiles(f.core, f.projectId, wrongEtag, out, once);
-      expect(statusOf(results)).toEqual({ "large.tif": "SUCCESS", "small.csv": "FAILED" });
-      expect(results.find((r) => r.name === "small.csv")!.reason).toMatch(/etag/);
-      await expect(Deno.stat(`${out}/small.csv`)).rejects.toThrow();
+      expect(statusOf(results)).toEqual({ "large.tif": "FAILED", "small.csv": "FAILED" });
+      expect(results.find((r) => r.name === "large.tif")!.reason).toMatch(/etag/);
+      expect(await hiddenFiles(out)).toEqual([]);
+      await expect(Deno.stat(`${out}/large.tif`)).rejects.toThrow();
     });
     await t.step('"etag": every file by its etag', async () => {
       const out = `${f.dir}/etag`;
@@ -627,7 +628,7 @@ Deno.test("downloads are checked by etag or by size, as the verify option says",
           // @ts-expect-error: the value JavaScript callers could pass
           verify: "md5",
         }),
-      ).rejects.toThrow('Unknown verify option "md5": use one of "auto", "etag", "size"');
+      ).rejects.toThrow('Unknown verify option "md5": use one of "etag", "size"');
       expect(f.seen()).toEqual([]);
     });
   } finally {

@@ -46,7 +46,7 @@ export interface ExecuteOptions extends TransferOptions {
   type?: FileTransferType;
   /** The package job, required for uploads of `type: "package"`. */
   jobId?: string;
-  /** How complete downloads are checked: `"auto"` (default), `"etag"` or `"size"`. */
+  /** How complete downloads are checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
   /**
    * The folder downloads write into: no download writes outside it (symbolic links followed),

@@ -97,16 +97,15 @@ export interface UploadFileOptions {
 
 /**
  * How a complete download is checked before it is renamed into place:
- * - `"auto"` (default): a file under 32 MiB by its listed etag (MD5, hashed while the bytes
- *   arrive), a larger one by its listed size. Hashing runs at some 600 MB/s per core, slower
- *   than a fast network, and the next sync hashes the file anyway before skipping it.
- * - `"etag"`: every file by its etag.
- * - `"size"`: every file by its size alone.
+ * - `"etag"` (default): every file by its listed etag, hashed on worker threads while the bytes
+ *   arrive. A mismatch is retried, then the file is FAILED; it never replaces the local file.
+ * - `"size"`: every file by its size alone (an opt-out, for a link so fast that hashing would
+ *   set the pace).
  *
  * A resumed download is always checked by its etag, and so is a file whose size is not known,
  * whenever an etag is known (listed, given, or sent by the server).
  */
-export type DownloadVerification = "auto" | "etag" | "size";
+export type DownloadVerification = "etag" | "size";
 
 /** Options of {@linkcode downloadProject}, {@linkcode downloadFiles} and {@linkcode packageDownload}. */
 export interface DownloadFilesOptions extends TransferOptions {
@@ -117,7 +116,7 @@ export interface DownloadFilesOptions extends TransferOptions {
   filter?: string | readonly string[];
   /** Download even the files whose local etag equals the listed one (no `If-None-Match`). */
   forceDownload?: boolean;
-  /** How complete downloads are checked: `"auto"` (default), `"etag"` or `"size"`. */
+  /** How complete downloads are checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
 }
 
@@ -156,7 +155,7 @@ export interface DownloadFileOptions {
   size?: number;
   /** Download even when the local file is up to date. */
   forceDownload?: boolean;
-  /** How the complete download is checked: `"auto"` (default), `"etag"` or `"size"`. */
+  /** How the complete download is checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
   /** Receives progress events. */
   onProgress?: (event: TransferProgressEvent) => void;
