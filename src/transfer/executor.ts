@@ -99,6 +99,12 @@ export async function executePlan(
   options: ExecuteOptions = {},
 ): Promise<TransferResult[]> {
   const verify = verificationOf(options.verify);
+  const idleTimeoutMs = options.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+  if (!(idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs))) {
+    throw new RangeError(
+      `Idle timeout must be a positive number of milliseconds, got "${options.idleTimeoutMs}"`,
+    );
+  }
   const type = options.type ?? FileTransferType.PROJECT;
   if (plan.actions.some((action) => action.kind === "upload")) {
     uploadPath(projectId, type, options.jobId); // refuse a bad target before anything
@@ -141,7 +147,7 @@ export async function executePlan(
     verify,
     localDir: options.localDir,
     dirs: new DirSnapshot(),
-    watchdog: new IdleWatchdog(BODY_IDLE_TIMEOUT_MS),
+    watchdog: new IdleWatchdog(idleTimeoutMs),
     createdDirs: new Map(),
   };
   let stopped = false;

@@ -11,6 +11,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { open } from "node:fs/promises";
 import { ETAG_PART_SIZE, EtagHasher, etagOfPartDigests } from "./etag.ts";
 import { EtagWorker } from "./etag_worker.ts";
 
@@ -113,6 +114,25 @@ export class StreamingEtag implements AsyncDisposable {
       this.#fill += take;
       at += take;
       if (take === room) this.#submit();
+    }
+  }
+
+  /**
+   * Adds the first `length` bytes (or all) of a file: the part of a partial download already on
+   * disk, before its resume. Reads 1 MiB at a time.
+   */
+  async updateFromFile(path: string, length = Infinity): Promise<void> {
+    const handle = await open(path, "r");
+    try {
+      const buffer = new Uint8Array(SLOT_SIZE);
+      for (let left = length; left > 0;) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.byteLength, left), null);
+        if (bytesRead === 0) break;
+        left -= bytesRead;
+        await this.update(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await handle.close();
     }
   }
 

@@ -62,6 +62,11 @@ export interface TransferOptions {
   dryRun?: boolean;
   /** Retries of a file whose body transfer broke off. */
   retry?: TransferRetryOptions;
+  /**
+   * A download body that brings no byte for this long (milliseconds, default 60 000) is given
+   * up and resumed with `Range`, counting as one try.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Options of {@linkcode uploadFiles}. */
@@ -165,6 +170,8 @@ export interface DownloadFileOptions {
   dryRun?: boolean;
   /** Retries of a broken-off body transfer. */
   retry?: TransferRetryOptions;
+  /** A body that brings no byte for this long (ms, default 60 000) is resumed with `Range`. */
+  idleTimeoutMs?: number;
 }
 
 /** Options of {@linkcode deleteFiles}. */

@@ -14,7 +14,6 @@ import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { setCloudMtime } from "../cloud_mtime.ts";
 import { childController, reasonOf } from "../common.ts";
 import { BodyInterrupted, RestartDownload } from "../download_errors.ts";
-import { HashFeed, hashFileInto } from "../hash_feed.ts";
 import type { Watch } from "../idle_watchdog.ts";
 import { mkdirInside } from "../inside_root.ts";
 import { isGeoPackage, moveSidecarsAside, moveToBackup } from "../local_backup.ts";
@@ -25,6 +24,7 @@ import {
   removeStalePartials,
 } from "../partial_file.ts";
 import type { TransferAction } from "../plan.ts";
+import { StreamingEtag } from "../streaming_etag.ts";
 import { checkEtag, checksByEtag, parseEtag } from "../verification.ts";
 import type { ActionContext, ActionOutcome, ActionRunner } from "./context.ts";
 
@@ -163,13 +163,9 @@ async function fetchInto(
   }
   if (offset > 0 && offset === listedSize) {
     // Complete already (killed before the rename): verify without a request.
-    const feed = HashFeed.start(offset);
-    try {
-      await hashFileInto(temp, feed);
-      checkEtag(action.etag, await feed.digest(), undefined, true);
-    } finally {
-      await feed.terminate();
-    }
+    await using feed = StreamingEtag.start(offset);
+    await feed.updateFromFile(temp);
+    checkEtag(action.etag, await feed.digest(), undefined, true);
     return { notModified: false, size: offset };
   }
   const headers: Record<string, string> = {};
@@ -178,7 +174,7 @@ async function fetchInto(
 
   const idle = childController(ctx.signal);
   let watch: Watch | undefined;
-  let feed: HashFeed | undefined;
+  let feed: StreamingEtag | undefined;
   let response: Response | undefined;
   try {
     response = await ctx.core.request({
@@ -220,9 +216,9 @@ async function fetchInto(
     const byEtag = (action.etag ?? serverEtag) !== undefined &&
       (offset > 0 || checksByEtag(ctx.verify, expectedSize));
     if (byEtag) {
-      feed = HashFeed.start(size);
+      feed = StreamingEtag.start(size);
       // The etag of the resumed file needs the hash of the bytes already there (re-read once).
-      if (offset > 0) await hashFileInto(temp, feed, offset);
+      if (offset > 0) await feed.updateFromFile(temp, offset);
     }
     ctx.tracker.start(action.name, size, offset);
 
@@ -237,7 +233,9 @@ async function fetchInto(
     let ended = false;
     try {
       watch = ctx.watchdog.watch(() =>
-        idle.controller.abort(new BodyInterrupted("no data received for 60 s"))
+        idle.controller.abort(
+          new BodyInterrupted(`no data received for ${ctx.watchdog.limitMs / 1000} s`),
+        )
       );
       while (true) {
         let chunk;
@@ -263,7 +261,7 @@ async function fetchInto(
         file ??= await openTemp();
         await writeAll(file, chunk);
         written += chunk.byteLength;
-        await feed?.push(chunk);
+        await feed?.update(chunk);
         ctx.tracker.bytes(action.name, written, size);
       }
       file ??= await openTemp(); // an empty file
@@ -282,7 +280,7 @@ async function fetchInto(
     // Releases the response if something failed before its body was touched.
     if (response && !response.bodyUsed) await response.body?.cancel().catch(() => {});
     idle.dispose();
-    await feed?.terminate();
+    await feed?.close();
   }
 }
 
