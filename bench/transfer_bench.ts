@@ -248,6 +248,20 @@ try {
       } MiB/s), for the no-op re-download's hashing`,
     );
   }
+  // The targets of the downloads are set against the floor: what Deno itself costs.
+  for (
+    const [what, ours, floor] of [
+      [`${SMALL_FILES} x 16 KiB`, downSmallOurs, downSmallFloor],
+      [`1 x ${BIG_MIB} MiB`, downBigOurs, downBigFloor],
+    ] as const
+  ) {
+    const each = ours.map((m, i) => (m.ms / floor[i].ms).toFixed(2)).join(", ");
+    const ratio = median(ours.map((m) => m.ms)) / median(floor.map((m) => m.ms));
+    console.log(
+      `download ${what}, verify "${VERIFY}": ${ratio.toFixed(2)}x the plain-fetch floor ` +
+        `(each run: ${each})`,
+    );
+  }
   console.log(`our downloads checked with verify: "${VERIFY}"`);
   console.log(`machine: ${await machine()}`);
 } finally {
