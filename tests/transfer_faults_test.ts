@@ -6,28 +6,13 @@ import { expect } from "expect";
 import { join } from "node:path";
 import { downloadProject, etagOfBytes, uploadFiles } from "../mod.ts";
 import { executePlan } from "../src/transfer/executor.ts";
-import type { TransferAction } from "../src/transfer/plan.ts";
+import type { TransferPlan } from "../src/transfer/plan.ts";
 import type { TransferResult } from "../src/transfer/types.ts";
+import { bytesOf, sameBytes } from "./fixtures/bytes.ts";
 import { transferFixture } from "./fixtures/transfer_setup.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** Bytes that differ at every offset from one seed to the next. */
-function bytesOf(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0, x = seed; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
-
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 async function hiddenFiles(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -60,7 +45,7 @@ Deno.test("a server that changes one byte: retried, then FAILED, never put in pl
       f.server.injectFault({ path: /big\.tif/, corruptByteAt: 20 * MiB + 3 });
       const results = await downloadProject(f.core, f.projectId, out);
       expect(statusOf(results)).toEqual({ "big.tif": "SUCCESS", "small.csv": "SUCCESS" });
-      expect(same(await Deno.readFile(join(out, "big.tif")), big)).toBe(true);
+      expect(sameBytes(await Deno.readFile(join(out, "big.tif")), big)).toBe(true);
       expect(gets("big.tif")).toBe(2);
       expect(await hiddenFiles(out)).toEqual([]);
     });
@@ -92,7 +77,7 @@ Deno.test("a server that changes one byte: retried, then FAILED, never put in pl
           filter: "small.csv",
         });
         expect(statusOf(results)).toEqual({ "small.csv": "SUCCESS" });
-        expect(same(await Deno.readFile(join(out, "small.csv")), small)).toBe(false);
+        expect(sameBytes(await Deno.readFile(join(out, "small.csv")), small)).toBe(false);
       },
     );
   } finally {
@@ -119,7 +104,7 @@ Deno.test("20% of bodies with a changed byte: every file in place is right", asy
     for (const result of results) {
       const bytes = await Deno.readFile(join(out, result.name)).catch(() => undefined);
       if (result.status === "SUCCESS") {
-        expect(same(bytes!, files.get(result.name)!)).toBe(true);
+        expect(sameBytes(bytes!, files.get(result.name)!)).toBe(true);
       } else {
         // Four changed bodies in a row (one chance in 625): reported, and nothing put in place.
         expect(result.status).toBe("FAILED");
@@ -147,7 +132,7 @@ Deno.test("a stalled body is given up after the idle timeout and resumed with Ra
       f.server.injectFault({ path: /data\.gpkg/, stallAfterBytes: MiB });
       const [result] = await downloadProject(f.core, f.projectId, out, { idleTimeoutMs: 300 });
       expect(result.status).toBe("SUCCESS");
-      expect(same(await Deno.readFile(join(out, "data.gpkg")), content)).toBe(true);
+      expect(sameBytes(await Deno.readFile(join(out, "data.gpkg")), content)).toBe(true);
       expect(ranges()).toEqual([null, `bytes=${MiB}-`]);
       expect(await hiddenFiles(out)).toEqual([]);
     });
@@ -167,7 +152,7 @@ Deno.test("a stalled body is given up after the idle timeout and resumed with Ra
       f.server.clearRequests();
       const [again] = await downloadProject(f.core, f.projectId, out);
       expect(again.status).toBe("SUCCESS");
-      expect(same(await Deno.readFile(join(out, "data.gpkg")), content)).toBe(true);
+      expect(sameBytes(await Deno.readFile(join(out, "data.gpkg")), content)).toBe(true);
       expect(ranges()).toEqual([`bytes=${2 * MiB}-`]);
     });
 
@@ -199,6 +184,17 @@ Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no m
         file.close();
       }
     };
+    const uploadOf = (etag: string): TransferPlan => ({
+      actions: [{
+        kind: "upload",
+        name: "data.gpkg",
+        localPath: path,
+        size: original.byteLength,
+        etag,
+        reason: "changed locally",
+      }],
+      settled: [],
+    });
     const storedEtag = () =>
       f.server.state.projects.get(f.projectId)!.files.get("data.gpkg")?.versions.at(-1)?.etag;
 
@@ -224,15 +220,7 @@ Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no m
           let results: TransferResult[];
           const settled: [string, string][] = [];
           if (planned) {
-            const action: TransferAction = {
-              kind: "upload",
-              name: "data.gpkg",
-              localPath: path,
-              size: original.byteLength,
-              etag: etagOfBytes(original),
-              reason: "changed locally",
-            };
-            results = await executePlan(f.core, f.projectId, { actions: [action], settled: [] }, {
+            results = await executePlan(f.core, f.projectId, uploadOf(etagOfBytes(original)), {
               onProgress,
               onSettled: (a, r) => {
                 settled.push([a.name, r.status]);
@@ -259,16 +247,9 @@ Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no m
       "changed after the plan, before the upload: FAILED, nothing sent whole",
       async () => {
         await Deno.writeFile(path, original);
-        const action: TransferAction = {
-          kind: "upload",
-          name: "data.gpkg",
-          localPath: path,
-          size: original.byteLength,
-          etag: etagOfBytes(new Uint8Array([1, 2, 3])),
-          reason: "changed locally",
-        };
         const before = storedEtag();
-        const [result] = await executePlan(f.core, f.projectId, { actions: [action], settled: [] });
+        const stale = uploadOf(etagOfBytes(new Uint8Array([1, 2, 3])));
+        const [result] = await executePlan(f.core, f.projectId, stale);
         expect(result.status).toBe("FAILED");
         expect(result.reason).toMatch(/changed while uploading; run again/);
         expect(storedEtag()).toBe(before);
@@ -277,15 +258,7 @@ Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no m
 
     await t.step("unchanged: uploaded, and the stored etag is the planned one", async () => {
       await Deno.writeFile(path, original);
-      const action: TransferAction = {
-        kind: "upload",
-        name: "data.gpkg",
-        localPath: path,
-        size: original.byteLength,
-        etag: etagOfBytes(original),
-        reason: "changed locally",
-      };
-      const [result] = await executePlan(f.core, f.projectId, { actions: [action], settled: [] });
+      const [result] = await executePlan(f.core, f.projectId, uploadOf(etagOfBytes(original)));
       expect(result.status).toBe("SUCCESS");
       expect(storedEtag()).toBe(etagOfBytes(original));
     });

@@ -1,19 +1,10 @@
 import { expect } from "expect";
 import { ETAG_PART_SIZE, etagOfBytes } from "../mod.ts";
 import { EtagWorker } from "../src/transfer/etag_worker.ts";
+import { bytesOf } from "./fixtures/bytes.ts";
 import { STREAMING_WORKER_MIN_SIZE, StreamingEtag } from "../src/transfer/streaming_etag.ts";
 
 const MiB = 1024 * 1024;
-
-/** Pseudo-random bytes, so that a part hashed twice or out of order changes the etag. */
-function noise(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0, x = 11; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
 
 async function streamed(bytes: Uint8Array, chunk: number, expectedSize: number) {
   await using etag = StreamingEtag.start(expectedSize);
@@ -27,7 +18,7 @@ async function streamed(bytes: Uint8Array, chunk: number, expectedSize: number) 
 }
 
 Deno.test("StreamingEtag gives the etag of the bytes, whatever the size and chunking", async (t) => {
-  const big = noise(5 * ETAG_PART_SIZE + 12_345);
+  const big = bytesOf(5 * ETAG_PART_SIZE + 12_345, 11);
   const sizes = [0, 1, ETAG_PART_SIZE - 1, ETAG_PART_SIZE, ETAG_PART_SIZE + 1, 2 * ETAG_PART_SIZE];
   for (const onWorkers of [true, false]) {
     // The size announced up front decides between worker threads and this thread.
@@ -48,7 +39,7 @@ Deno.test("StreamingEtag gives the etag of the bytes, whatever the size and chun
 });
 
 Deno.test("StreamingEtag on workers spreads parts over them and frees them", async () => {
-  const bytes = noise(3 * ETAG_PART_SIZE + 5);
+  const bytes = bytesOf(3 * ETAG_PART_SIZE + 5, 11);
   const before = EtagWorker.inUse;
   const etag = StreamingEtag.start(STREAMING_WORKER_MIN_SIZE, { maxWorkers: 2 });
   expect(EtagWorker.inUse).toBeGreaterThan(before);

@@ -8,19 +8,10 @@ import { downloadProject, etagOfBytes, RequestCore } from "../mod.ts";
 import { claimPartial, partialPrefix } from "../src/transfer/partial_file.ts";
 import { startTestServer } from "../testing/mod.ts";
 import { runCliProcess } from "./cli_harness.ts";
+import { bytesOf, sameBytes } from "./fixtures/bytes.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** Bytes that differ at every offset from one file to the next. */
-function content(seed: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0, x = seed; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  return bytes;
-}
 
 async function deadPid(): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "null" }).spawn();
@@ -35,8 +26,8 @@ Deno.test("two download-files runs into one folder never leave wrong bytes", asy
   });
   const { id } = server.addProject({ name: "p", owner: "u1" });
   const files = new Map<string, Uint8Array>();
-  for (let i = 0; i < 100; i++) files.set(`small/f${i}.bin`, content(i + 1, 64 * KiB));
-  files.set("big.tif", content(1000, 20 * MiB));
+  for (let i = 0; i < 100; i++) files.set(`small/f${i}.bin`, bytesOf(64 * KiB, i + 1));
+  files.set("big.tif", bytesOf(20 * MiB, 1000));
   for (const [name, bytes] of files) await server.putFile(id, name, bytes);
   const env = { QFIELDCLOUD_URL: server.url, QFIELDCLOUD_TOKEN: server.createToken("u1") };
 
@@ -107,14 +98,8 @@ Deno.test("two download-files runs into one folder never leave wrong bytes", asy
     const wrong: string[] = [];
     for (const [name, bytes] of files) {
       const got = await Deno.readFile(join(dir, name)).catch(() => undefined);
-      if (got !== undefined && !equal(got, bytes)) wrong.push(name);
+      if (got !== undefined && !sameBytes(got, bytes)) wrong.push(name);
     }
     return wrong;
   }
 });
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
