@@ -163,9 +163,13 @@ async function fetchInto(
   }
   if (offset > 0 && offset === listedSize) {
     // Complete already (killed before the rename): verify without a request.
-    await using feed = StreamingEtag.start(offset);
-    await feed.updateFromFile(temp);
-    checkEtag(action.etag, await feed.digest(), undefined, true);
+    const feed = StreamingEtag.start(offset);
+    try {
+      await feed.updateFromFile(temp);
+      checkEtag(action.etag, await feed.digest(), undefined, true);
+    } finally {
+      await feed.close(); // not `await using`: Node 20 does not parse it
+    }
     return { notModified: false, size: offset };
   }
   const headers: Record<string, string> = {};
