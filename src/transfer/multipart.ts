@@ -101,6 +101,12 @@ export function multipartFileBody(
     etag = undefined;
     await Promise.all([h?.close(), e?.close()]);
   };
+  /** The error of a file that changed while it was read; the caller is told first. */
+  const changedError = (how = "") => {
+    const error = new QfcException(`File "${localPath}" changed while uploading${how}; run again`);
+    options.onChanged?.(error);
+    return error;
+  };
   /** Throws when the bytes read are not one version of the file. */
   const checkUnchanged = async () => {
     const after = await handle!.stat();
@@ -108,12 +114,7 @@ export function multipartFileBody(
     if (!changed && etag && options.etag !== undefined) {
       changed = (await etag.digest()) !== options.etag;
     }
-    if (!changed) return;
-    const error = new QfcException(
-      `File "${localPath}" changed while uploading; run again`,
-    );
-    options.onChanged?.(error);
-    throw error;
+    if (changed) throw changedError();
   };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -129,11 +130,7 @@ export function multipartFileBody(
         if (stage === "file") {
           const buffer = new Uint8Array(Math.min(UPLOAD_CHUNK_SIZE, size - sent));
           const { bytesRead } = await handle!.read(buffer, 0, buffer.byteLength, sent);
-          if (bytesRead === 0) {
-            throw new Error(
-              `File "${localPath}" shrank while being uploaded: expected ${size} bytes, read ${sent}`,
-            );
-          }
+          if (bytesRead === 0) throw changedError(` (it shrank below ${size} bytes)`);
           sent += bytesRead;
           await etag?.update(buffer.subarray(0, bytesRead));
           controller.enqueue(buffer.subarray(0, bytesRead));
