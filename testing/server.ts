@@ -6,7 +6,7 @@
  * @module
  */
 import { PROXY_500_HTML } from "./proxy_500.ts";
-import { emptyResponse, Router } from "./router.ts";
+import { emptyResponse, type RequestInfo, Router } from "./router.ts";
 import { registerRoutes } from "./routes/mod.ts";
 import { storeProjectFile } from "./routes/files.ts";
 import {
@@ -120,6 +120,12 @@ export interface FaultSpec {
    * counts the affected ones.
    */
   probability?: number;
+  /**
+   * Handle the request first, then answer with `status` (or drop the connection) instead of the
+   * real response: as nginx does when the app answers after the proxy gave up waiting, so that an
+   * upload is stored although the client sees a 502/503 or a reset.
+   */
+  afterHandling?: boolean;
 }
 
 /** A running test server; `await using` closes it. */
@@ -462,13 +468,23 @@ class TestServerImpl implements TestServer {
       const pair = this.#pairs.get(info.remoteAddr.port);
       if (pair) pair.bodyFault = bodyFault;
     }
+    const context: RequestInfo = {
+      remoteAddr: this.#clientAddress(info),
+      scheme: this.#tls ? "https" : "http",
+    };
+    if (fault?.afterHandling && (fault.dropConnection || fault.status !== undefined)) {
+      const handled = await this.router.handle(request, context);
+      await handled.body?.cancel().catch(() => {});
+    }
     if (fault?.dropConnection) {
       const pair = this.#pairs.get(info.remoteAddr.port);
       if (pair) this.#closePair(pair);
       return emptyResponse(500);
     }
     if (fault && fault.status !== undefined) {
-      if (request.body) await request.body.pipeTo(new WritableStream()).catch(() => {});
+      if (request.body && !request.bodyUsed) {
+        await request.body.pipeTo(new WritableStream()).catch(() => {});
+      }
       const headers: Record<string, string> = {};
       let body = fault.body;
       if (body === undefined && fault.status >= 500) {
@@ -481,11 +497,7 @@ class TestServerImpl implements TestServer {
       const response = new Response(body ?? null, { status: fault.status, headers });
       return response;
     }
-    const response = await this.router.handle(request, {
-      remoteAddr: this.#clientAddress(info),
-      scheme: this.#tls ? "https" : "http",
-    });
-    return response;
+    return await this.router.handle(request, context);
   }
 
   #takeFault(method: string, path: string): FaultSpec | undefined {

@@ -49,6 +49,19 @@ Deno.test("etagOfFile streams a file from disk", async () => {
   }
 });
 
+Deno.test("etagOfFile reads a small file whole, with the same etag as the bytes", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    for (const size of [0, 1, 16 * 1024, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 1]) {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff);
+      await Deno.writeFile(path, bytes);
+      expect([size, await etagOfFile(path)]).toEqual([size, etagOfBytes(bytes)]);
+    }
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("etagOfFile splits a large file's parts among threads, same etag", async (t) => {
   // Worker threads are used only when there is a core to spare.
   expect(availableParallelism()).toBeGreaterThan(1);

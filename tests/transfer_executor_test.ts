@@ -144,6 +144,21 @@ Deno.test("executePlan() backupDir keeps the bytes a download replaces or a dele
         expect(await namesIn(join(f.dir, "e"))).toEqual([]);
       },
     );
+    await t.step("a download onto a folder fails, the folder stays, no partial file", async () => {
+      await Deno.mkdir(join(f.dir, "g", "data", "trees.gpkg", "inner"), { recursive: true });
+      const results = await executePlan(f.core, f.projectId, {
+        actions: [
+          action("download", "data/trees.gpkg", join(f.dir, "g", "data", "trees.gpkg"), 14),
+        ],
+        settled: [],
+      });
+      expect(results[0]).toMatchObject({
+        status: "FAILED",
+        reason: expect.stringMatching(/it is not a file/),
+      });
+      expect(await namesIn(join(f.dir, "g", "data"))).toEqual(["trees.gpkg"]);
+      expect(await namesIn(join(f.dir, "g", "data", "trees.gpkg"))).toEqual(["inner"]);
+    });
     await t.step("delete_local of a folder fails, the folder stays", async () => {
       await Deno.mkdir(join(f.dir, "f", "dir.txt"), { recursive: true });
       const [result] = await executePlan(f.core, f.projectId, {

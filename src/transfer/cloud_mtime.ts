@@ -22,12 +22,17 @@ const LISTED_TIME = /^(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2}) UTC$/;
 export function parseCloudTime(text: string | undefined): Date | undefined {
   if (!text) return undefined;
   const listed = LISTED_TIME.exec(text);
-  const date = listed
-    ? new Date(Date.UTC(+listed[3], +listed[2] - 1, +listed[1], +listed[4], +listed[5], +listed[6]))
-    : /^\d{4}-\d{2}-\d{2}T/.test(text)
-    ? new Date(text)
-    : undefined;
-  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+  if (listed) {
+    const [day, month, year, hours, minutes, seconds] = listed.slice(1).map(Number);
+    const date = new Date(Date.UTC(year, month - 1, day, hours, minutes, seconds));
+    // Date.UTC rolls 31.02 over into March: a time that does not read back is not one.
+    const readsBack = date.getUTCDate() === day && date.getUTCHours() === hours &&
+      date.getUTCMinutes() === minutes && date.getUTCSeconds() === seconds;
+    return readsBack ? date : undefined;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /** Sets the modification time of `path` to the cloud's `lastModified`, when it can be read. */

@@ -14,7 +14,13 @@ import { FileTransferType, type LatestPackage } from "../types.ts";
 import { inOrder, listProjectFiles } from "./common.ts";
 import { executePlan } from "./executor.ts";
 import type { TransferPlan } from "./plan.ts";
-import { checkLocal, downloadAction, planDownload, upToDate } from "./plan_download.ts";
+import {
+  assertDownloadFolder,
+  checkLocal,
+  downloadAction,
+  planDownload,
+  upToDate,
+} from "./plan_download.ts";
 import type {
   DownloadableFile,
   DownloadFileOptions,
@@ -50,6 +56,7 @@ export async function downloadProject(
   options: DownloadFilesOptions = {},
 ): Promise<TransferResult[]> {
   verificationOf(options.verify); // refuse a bad option before any request
+  await assertDownloadFolder(localDir);
   const files = await listProjectFiles(core, projectId, options.signal);
   return await downloadFiles(core, projectId, files, localDir, {
     ...options,
@@ -81,6 +88,7 @@ export async function packageDownload(
   options: DownloadFilesOptions = {},
 ): Promise<TransferResult[]> {
   verificationOf(options.verify); // refuse a bad option before any request
+  await assertDownloadFolder(localDir);
   const latest = await core.json<LatestPackage>({
     path: ["packages", projectId, "latest"],
     signal: options.signal,
@@ -124,6 +132,7 @@ export async function downloadFiles(
   const results = await executePlan(core, projectId, plan, {
     ...options,
     localDir: resolve(localDir),
+    operation: "download",
   });
   return inOrder(results, order);
 }

@@ -6,17 +6,26 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { ETAG_PART_SIZE, EtagHasher, etagOfPartDigests, hashFileRange } from "./etag.ts";
+import {
+  ETAG_PART_SIZE,
+  EtagHasher,
+  etagOfBytes,
+  etagOfPartDigests,
+  hashFileRange,
+} from "./etag.ts";
 import { EtagWorker } from "./etag_worker.ts";
 
+/** Files up to this size are read in one piece. */
+const WHOLE_READ_MAX = 1024 * 1024;
 /** Files from this size on are split among threads (starting a worker takes some 30 ms). */
 const PARALLEL_MIN_SIZE = 32 * 1024 * 1024;
 
 /**
- * Computes the etag of a local file, reading it 1 MiB at a time so memory
- * stays flat whatever its size; from 32 MiB on, its parts are hashed on as
- * many threads as there are free cores.
+ * Computes the etag of a local file: a file up to 1 MiB read whole, a larger
+ * one 1 MiB at a time so memory stays flat whatever its size; from 32 MiB on,
+ * its parts are hashed on as many threads as there are free cores.
  *
  * @example
  * ```ts
@@ -25,7 +34,17 @@ const PARALLEL_MIN_SIZE = 32 * 1024 * 1024;
  * ```
  */
 export async function etagOfFile(path: string): Promise<string> {
-  const { size } = await stat(path);
+  return await etagOfFileOfSize(path, (await stat(path)).size);
+}
+
+/**
+ * {@linkcode etagOfFile} of a file whose size the caller has just read (so it is not read
+ * again). A small file is read whole and hashed once, synchronously: for page-cached files an
+ * asynchronous read and a stream's buffer cost more than the hashing itself (1000 x 16 KiB:
+ * 716 ms streamed, 71 ms read whole), and a read of at most 1 MiB blocks no longer than its MD5.
+ */
+export async function etagOfFileOfSize(path: string, size: number): Promise<string> {
+  if (size <= WHOLE_READ_MAX) return etagOfBytes(readFileSync(path));
   const parts = Math.ceil(size / ETAG_PART_SIZE);
   const workers: EtagWorker[] = [];
   try {

@@ -1,12 +1,13 @@
 /**
  * The file-transfer engine: uploads, downloads, deletes and package downloads
- * built on the request core, plus the pure pieces they use (fnmatch, the
- * local walk, name rules, the etag).
+ * built on the request core, each a plan carried out by `executePlan`, plus
+ * the pure pieces they use (fnmatch, the local walk, name rules, the etag).
  *
  * @module
  */
 export { deleteFile, deleteFiles } from "./delete.ts";
 export { downloadFile, downloadFiles, downloadProject, packageDownload } from "./download.ts";
+export { type ExecuteOptions, executePlan } from "./executor.ts";
 export { ETAG_PART_SIZE, EtagHasher, etagOfBytes } from "./etag.ts";
 export { etagOfFile } from "./file_etag.ts";
 export { fnmatch, fnmatchAny } from "./fnmatch.ts";
@@ -15,6 +16,7 @@ export {
   multipartFileBody,
   type MultipartFileBodyOptions,
 } from "./multipart.ts";
+export type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
 export { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 export { ProgressTracker, type TransferOperation, type TransferProgressEvent } from "./progress.ts";
 export { MAX_REMOTE_NAME_LENGTH, remoteNameProblem, resolveLocalPath } from "./remote_names.ts";

@@ -13,7 +13,7 @@ import { FileTransferStatus } from "../types.ts";
 import { obstacle } from "./actions/download.ts";
 import { failedResult, filterGlobs, passesFilter } from "./common.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
-import { etagOfFile } from "./file_etag.ts";
+import { etagOfFileOfSize } from "./file_etag.ts";
 import type { TransferAction } from "./plan.ts";
 import type { OrderedPlan } from "./plan_upload.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
@@ -132,6 +132,6 @@ export async function checkLocal(
   if (force) return { upToDate: false };
   // A different size means a different etag: no need to hash (or to send If-None-Match).
   if (!action.sizeUnknown && info.size !== action.size) return { upToDate: false };
-  const localEtag = await etagOfFile(action.localPath);
+  const localEtag = await etagOfFileOfSize(action.localPath, info.size);
   return { upToDate: action.etag !== undefined && localEtag === action.etag, localEtag };
 }

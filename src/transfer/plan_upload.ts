@@ -9,7 +9,7 @@ import { QfcException } from "../errors.ts";
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
 import { filterGlobs, listProjectFiles, passesFilter, reasonOf } from "./common.ts";
-import { etagOfFile } from "./file_etag.ts";
+import { etagOfFileOfSize } from "./file_etag.ts";
 import type { TransferAction, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { remoteNameProblem } from "./remote_names.ts";
@@ -78,7 +78,7 @@ export async function planUpload(
     let etag: string | undefined;
     // A different size is a different etag: hash only files of the same size.
     if (other && other.size === file.size) {
-      etag = await etagOfFile(file.localPath);
+      etag = await etagOfFileOfSize(file.localPath, file.size);
       if (etag === other.md5sum) {
         settled.push({
           name: file.name,

@@ -51,7 +51,12 @@ export async function uploadFiles(
   const type = options.type ?? FileTransferType.PROJECT;
   uploadPath(projectId, type, options.jobId); // refuse a bad target before anything
   const { plan, order } = await planUpload(core, projectId, localDir, options);
-  return inOrder(await executePlan(core, projectId, plan, { ...options, type }), order);
+  const results = await executePlan(core, projectId, plan, {
+    ...options,
+    type,
+    operation: "upload",
+  });
+  return inOrder(results, order);
 }
 
 /**

@@ -115,21 +115,34 @@ function forgetPartial(ctx: ActionContext, action: TransferAction): void {
  * folder if the plan gave one; the old `-wal`/`-shm` of a GeoPackage are moved aside.
  */
 async function putInPlace(action: TransferAction, temp: string): Promise<void> {
-  const existing = await lstat(action.localPath).catch(() => undefined);
-  if (existing?.isDirectory()) throw obstacle(action);
   if (action.backupDir !== undefined) {
+    const existing = await lstat(action.localPath).catch(() => undefined);
+    if (existing?.isDirectory()) throw obstacle(action);
     await moveToBackup(action.localPath, action.backupDir, action.name);
   }
   if (isGeoPackage(action.localPath)) {
     await moveSidecarsAside(action.localPath, action.name, "download", action.backupDir);
   }
-  await rename(temp, action.localPath);
+  try {
+    await rename(temp, action.localPath);
+  } catch (error) {
+    // A folder in the way (the plan looked, but it may have come since).
+    const code = (error as { code?: string }).code;
+    if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST") {
+      throw obstacle(action, error);
+    }
+    throw error;
+  }
 }
 
 /** The error of a download whose place is taken by something that is not a file. */
-export function obstacle(action: Pick<TransferAction, "name" | "localPath">): QfcException {
+export function obstacle(
+  action: Pick<TransferAction, "name" | "localPath">,
+  cause?: unknown,
+): QfcException {
   return new QfcException(
     `Cannot download "${action.name}" to "${action.localPath}": it is not a file`,
+    cause === undefined ? undefined : { cause },
   );
 }
 

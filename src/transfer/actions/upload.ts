@@ -29,6 +29,7 @@ export const upload: ActionRunner = {
   async attempt(ctx, action, tries): Promise<ActionOutcome> {
     const checkable = ctx.type === FileTransferType.PROJECT && !action.resendBlindly;
     if (checkable && tries.errors.some(mayHaveBeenStored) && await alreadyStored(ctx, action)) {
+      ctx.tracker.bytes(action.name, action.size, action.size);
       return {
         status: FileTransferStatus.SUCCESS,
         reason: "Stored by an earlier try (the listing shows the same etag)",
