@@ -2,6 +2,7 @@ import { expect } from "expect";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { claimPartial, isAbandonedPartial, partialPrefix } from "../src/transfer/partial_file.ts";
+import { deadPid } from "./fixtures/dead_pid.ts";
 
 /** The host part of partial names on this machine, read back from a fresh claim. */
 async function ownName(dir: string, prefix: string) {
@@ -17,12 +18,6 @@ async function withDir(fn: (dir: string) => Promise<void>) {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "null" }).spawn();
-  await child.status;
-  return child.pid;
 }
 
 Deno.test("partial files: one writer each, abandoned ones taken over", async (t) => {

@@ -9,15 +9,10 @@ import { claimPartial, partialPrefix } from "../src/transfer/partial_file.ts";
 import { startTestServer } from "../testing/mod.ts";
 import { runCliProcess } from "./cli_harness.ts";
 import { bytesOf, sameBytes } from "./fixtures/bytes.ts";
+import { deadPid } from "./fixtures/dead_pid.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "null" }).spawn();
-  await child.status;
-  return child.pid;
-}
 
 Deno.test("two download-files runs into one folder never leave wrong bytes", async (t) => {
   await using server = await startTestServer({
