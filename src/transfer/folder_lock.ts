@@ -26,8 +26,9 @@ export const LOCK_FILE_NAME = "lock";
 
 /** A lock file that cannot be read is taken as being written for this long, then as stale. */
 const UNREADABLE_GRACE_MS = 10_000;
-/** How often a run retries while the lock changes hands under it. */
-const ATTEMPTS = 50;
+/** A run waits this long at most while the lock is being written or taken over by another. */
+const GIVE_UP_MS = 2 * UNREADABLE_GRACE_MS;
+/** How often it looks again meanwhile. */
 const RETRY_MS = 20;
 
 /** What a lock file holds. */
@@ -149,7 +150,7 @@ export async function acquireFolderLock(
   };
   const content = JSON.stringify(holder) + "\n";
   let last: Partial<LockHolder> | undefined;
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  for (const giveUpAt = Date.now() + GIVE_UP_MS; Date.now() < giveUpAt;) {
     // Known as this process's before the file exists: another taker here must not see it stale.
     heldHere.add(holder.token);
     if (await createExclusive(path, content)) return heldLock(path, holder.token);
