@@ -33,8 +33,6 @@ const hasTime = await exists("/usr/bin/time");
 interface Measure {
   ms: number;
   rssMiB?: number;
-  /** User and system CPU time of the client process, in seconds (steadier than wall time). */
-  cpuS?: number;
   detail?: Record<string, unknown>;
 }
 
@@ -259,13 +257,9 @@ try {
   ) {
     const each = ours.map((m, i) => (m.ms / floor[i].ms).toFixed(2)).join(", ");
     const ratio = median(ours.map((m) => m.ms)) / median(floor.map((m) => m.ms));
-    const cpu = (ms: readonly Measure[]) =>
-      ms.every((m) => m.cpuS !== undefined)
-        ? `${median(ms.map((m) => m.cpuS!)).toFixed(2)} s`
-        : "n/a";
     console.log(
       `download ${what}, verify "${VERIFY}": ${ratio.toFixed(2)}x the plain-fetch floor ` +
-        `(each run: ${each}); client CPU ${cpu(ours)}, floor ${cpu(floor)}`,
+        `(each run: ${each})`,
     );
   }
   console.log(`our downloads checked with verify: "${VERIFY}"`);
@@ -284,7 +278,7 @@ async function runOurs(job: Record<string, unknown>, token: string): Promise<Mea
   const line = m.stdout.trim().split("\n").at(-1) ?? "{}";
   const detail = JSON.parse(line);
   log(`ours ${job.op}: ${m.ms.toFixed(0)} ms, ${JSON.stringify(detail)}`);
-  return { ms: m.ms, rssMiB: m.rssMiB, cpuS: m.cpuS, detail };
+  return { ms: m.ms, rssMiB: m.rssMiB, detail };
 }
 
 /** Runs the plain Deno download (`fetch_floor.ts`) of a project into `dir`. */
@@ -292,7 +286,7 @@ async function runFloor(projectId: string, dir: string, token: string): Promise<
   const input = JSON.stringify({ url: server.url, token, projectId, dir });
   const m = await timed([Deno.execPath(), "run", "-A", `${repo}bench/fetch_floor.ts`, input]);
   log(`plain fetch: ${m.ms.toFixed(0)} ms`);
-  return { ms: m.ms, rssMiB: m.rssMiB, cpuS: m.cpuS };
+  return { ms: m.ms, rssMiB: m.rssMiB };
 }
 
 async function runCurl(config: string[], dir: string): Promise<Measure> {
@@ -312,12 +306,10 @@ async function runCurl(config: string[], dir: string): Promise<Measure> {
   const m = await timed(cmd);
   await Deno.remove(file);
   log(`curl: ${m.ms.toFixed(0)} ms`);
-  return { ms: m.ms, rssMiB: m.rssMiB, cpuS: m.cpuS };
+  return { ms: m.ms, rssMiB: m.rssMiB };
 }
 
-async function timed(
-  cmd: string[],
-): Promise<{ ms: number; rssMiB?: number; cpuS?: number; stdout: string }> {
+async function timed(cmd: string[]): Promise<{ ms: number; rssMiB?: number; stdout: string }> {
   // Flush the previous run's writes first, so that no run pays for another's.
   await new Deno.Command("sync").output().catch(() => {});
   const full = hasTime ? ["/usr/bin/time", "-v", ...cmd] : cmd;
@@ -331,12 +323,9 @@ async function timed(
   const stderr = new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${cmd[0]} failed (${out.code}): ${stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
-  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
   return {
     ms,
     rssMiB: rss ? Number(rss[1]) / 1024 : undefined,
-    cpuS: user && system ? Number(user[1]) + Number(system[1]) : undefined,
     stdout: new TextDecoder().decode(out.stdout),
   };
 }
