@@ -53,6 +53,16 @@ async function withFolder(fn: (folder: string) => Promise<void>) {
   }
 }
 
+/** Runs `fn` while this process holds the folder's lock. */
+async function whileHeld(folder: string, fn: () => Promise<void>, operation?: string) {
+  const lock = await acquireFolderLock(folder, { operation });
+  try {
+    await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
 function lockPath(folder: string) {
   return join(folder, ".qfieldcloud", "lock");
 }
@@ -81,7 +91,7 @@ Deno.test("folder lock: one run at a time in one process, released for the next"
     await lock.release();
     await lock.release(); // twice is harmless
     await expect(Deno.stat(lockPath(folder))).rejects.toThrow(Deno.errors.NotFound);
-    await using _again = await acquireFolderLock(folder);
+    await whileHeld(folder, async () => {}); // free again
   });
 });
 
@@ -120,8 +130,9 @@ Deno.test("folder lock: the lock of a process killed with kill -9 is taken over"
   await withFolder(async (folder) => {
     const dead = await killedHolderLock(folder);
     expect(JSON.parse(await Deno.readTextFile(lockPath(folder))).pid).toBe(dead);
-    await using _lock = await acquireFolderLock(folder);
-    expect(JSON.parse(await Deno.readTextFile(lockPath(folder))).pid).toBe(Deno.pid);
+    await whileHeld(folder, async () => {
+      expect(JSON.parse(await Deno.readTextFile(lockPath(folder))).pid).toBe(Deno.pid);
+    });
   });
 });
 
@@ -160,7 +171,7 @@ Deno.test("folder lock: stale or not, by host, pid and readability", async (t) =
   await t.step("this process's pid with a token it does not hold: an earlier process", async () => {
     await withFolder(async (folder) => {
       await write(folder, lockOf({ pid: Deno.pid, hostname: hostname() }));
-      await using _lock = await acquireFolderLock(folder);
+      await whileHeld(folder, async () => {});
     });
   });
 
@@ -169,8 +180,9 @@ Deno.test("folder lock: stale or not, by host, pid and readability", async (t) =
       await write(folder, "");
       const old = new Date(Date.now() - 60_000);
       await Deno.utime(lockPath(folder), old, old);
-      await using _lock = await acquireFolderLock(folder);
-      expect(JSON.parse(await Deno.readTextFile(lockPath(folder))).pid).toBe(Deno.pid);
+      await whileHeld(folder, async () => {
+        expect(JSON.parse(await Deno.readTextFile(lockPath(folder))).pid).toBe(Deno.pid);
+      });
     });
   });
 
@@ -218,11 +230,12 @@ Deno.test({
 
 Deno.test("folder lock: the CLI reports a busy folder with exit code 75 and the pid", async () => {
   await withFolder(async (folder) => {
-    await using _lock = await acquireFolderLock(folder, { operation: "push" });
-    const error = await acquireFolderLock(folder).catch((e) => e);
-    const report = describeError(error);
-    expect(report.exitCode).toBe(ExitCode.BUSY);
-    expect(ExitCode.BUSY).toBe(75);
-    expect(formatErrorLine(report)).toContain(`another "push" run (pid ${Deno.pid} on host`);
+    await whileHeld(folder, async () => {
+      const error = await acquireFolderLock(folder).catch((e) => e);
+      const report = describeError(error);
+      expect(report.exitCode).toBe(ExitCode.BUSY);
+      expect(ExitCode.BUSY).toBe(75);
+      expect(formatErrorLine(report)).toContain(`another "push" run (pid ${Deno.pid} on host`);
+    }, "push");
   });
 });

@@ -7,14 +7,18 @@ import { STREAMING_WORKER_MIN_SIZE, StreamingEtag } from "../src/transfer/stream
 const MiB = 1024 * 1024;
 
 async function streamed(bytes: Uint8Array, chunk: number, expectedSize: number) {
-  await using etag = StreamingEtag.start(expectedSize);
-  for (let at = 0; at < bytes.length; at += chunk) {
-    const piece = bytes.slice(at, at + chunk);
-    await etag.update(piece);
-    piece.fill(0); // the caller may reuse its buffer at once
+  const etag = StreamingEtag.start(expectedSize);
+  try {
+    for (let at = 0; at < bytes.length; at += chunk) {
+      const piece = bytes.slice(at, at + chunk);
+      await etag.update(piece);
+      piece.fill(0); // the caller may reuse its buffer at once
+    }
+    expect(etag.size).toBe(bytes.length);
+    return { etag: await etag.digest(), onWorkers: etag.onWorkers };
+  } finally {
+    await etag.close();
   }
-  expect(etag.size).toBe(bytes.length);
-  return { etag: await etag.digest(), onWorkers: etag.onWorkers };
 }
 
 Deno.test("StreamingEtag gives the etag of the bytes, whatever the size and chunking", async (t) => {

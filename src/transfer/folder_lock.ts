@@ -53,8 +53,8 @@ interface LockHolder {
  * ```ts
  * import { acquireFolderLock, QfcFolderBusyException } from "./folder_lock.ts";
  * try {
- *   await using _lock = await acquireFolderLock("./survey", { operation: "sync" });
- *   // ... sync ...
+ *   const lock = await acquireFolderLock("./survey", { operation: "sync" });
+ *   // ... sync, then lock.release() in a finally ...
  * } catch (error) {
  *   if (error instanceof QfcFolderBusyException) console.error(`busy: pid ${error.pid}`);
  * }
@@ -99,8 +99,11 @@ export interface FolderLockOptions {
   operation?: string;
 }
 
-/** A held folder lock: release it when the run ends (`await using` does). */
-export interface FolderLock extends AsyncDisposable {
+/**
+ * A held folder lock: release it when the run ends. (Not `AsyncDisposable`: the library's
+ * type declarations must check against ES2022, which has no `Symbol.asyncDispose`.)
+ */
+export interface FolderLock {
   /** The lock file. */
   readonly path: string;
   /** Removes the lock if it is still this run's. Safe to call more than once. */
@@ -181,7 +184,7 @@ function heldLock(path: string, token: string): FolderLock {
     const found = await readLock(path);
     if (found !== "gone" && found.holder?.token === token) await unlink(path).catch(() => {});
   };
-  return { path, release, [Symbol.asyncDispose]: release };
+  return { path, release };
 }
 
 /** Creates `path` with `content` unless it exists; false if it does. */

@@ -33,21 +33,25 @@ export interface StreamingEtagOptions {
  * file. Give bytes with {@linkcode StreamingEtag.update} (awaiting each call:
  * it resolves once the bytes are copied, and waits when hashing falls behind),
  * read the etag with {@linkcode StreamingEtag.digest}, and always
- * {@linkcode StreamingEtag.close} (or `await using`).
+ * {@linkcode StreamingEtag.close} it.
  *
  * @example Hash a download as it arrives
  * ```ts
  * import { StreamingEtag } from "./streaming_etag.ts";
  * const response = await fetch("https://example.com/big.gpkg");
- * await using etag = StreamingEtag.start(Number(response.headers.get("content-length")));
- * for await (const chunk of response.body!) {
- *   // ... write the chunk ...
- *   await etag.update(chunk);
+ * const etag = StreamingEtag.start(Number(response.headers.get("content-length")));
+ * try {
+ *   for await (const chunk of response.body!) {
+ *     // ... write the chunk ...
+ *     await etag.update(chunk);
+ *   }
+ *   console.log(await etag.digest());
+ * } finally {
+ *   await etag.close();
  * }
- * console.log(await etag.digest());
  * ```
  */
-export class StreamingEtag implements AsyncDisposable {
+export class StreamingEtag {
   #hasher: EtagHasher | undefined;
   #workers: EtagWorker[];
   #size = 0;
@@ -150,10 +154,6 @@ export class StreamingEtag implements AsyncDisposable {
   /** Frees the worker threads. Safe to call more than once. */
   async close(): Promise<void> {
     await Promise.all(this.#workers.map((worker) => worker.terminate()));
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   #worker(): EtagWorker {
