@@ -32,14 +32,14 @@ const statusOf = (results: TransferResult[]) =>
 Deno.test("a server that changes one byte: retried, then FAILED, never put in place", async (t) => {
   const f = await transferFixture();
   try {
-    const big = bytesOf(40 * MiB, 7);
+    const big = bytesOf(33 * MiB, 7);
     await f.server.putFile(f.projectId, "big.tif", big);
     const small = bytesOf(64 * KiB, 8);
     await f.server.putFile(f.projectId, "small.csv", small);
     const gets = (name: string) =>
       f.server.requests.filter((r) => r.method === "GET" && r.path.includes(name)).length;
 
-    await t.step("a file of 40 MiB with a changed byte is fetched again and right", async () => {
+    await t.step("a file of 33 MiB with a changed byte is fetched again and right", async () => {
       const out = join(f.dir, "once");
       f.server.clearRequests();
       f.server.injectFault({ path: /big\.tif/, corruptByteAt: 20 * MiB + 3 });
@@ -55,7 +55,7 @@ Deno.test("a server that changes one byte: retried, then FAILED, never put in pl
       await Deno.mkdir(out);
       await Deno.writeTextFile(join(out, "big.tif"), "the local copy");
       f.server.clearRequests();
-      f.server.injectFault({ path: /big\.tif/, corruptByteAt: 33 * MiB, times: 100 });
+      f.server.injectFault({ path: /big\.tif/, corruptByteAt: 30 * MiB, times: 100 });
       const results = await downloadProject(f.core, f.projectId, out, {
         retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
       });
@@ -90,7 +90,7 @@ Deno.test("20% of bodies with a changed byte: every file in place is right", asy
   try {
     const files = new Map<string, Uint8Array>();
     for (let i = 0; i < 40; i++) files.set(`f${i}.bin`, bytesOf(64 * KiB, 100 + i));
-    files.set("big.gpkg", bytesOf(40 * MiB, 99));
+    files.set("big.gpkg", bytesOf(33 * MiB, 99));
     for (const [name, bytes] of files) await f.server.putFile(f.projectId, name, bytes);
     f.server.injectFault({
       method: "GET",
@@ -169,7 +169,7 @@ Deno.test("a stalled body is given up after the idle timeout and resumed with Ra
 Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no mix", async (t) => {
   const f = await transferFixture();
   try {
-    const original = bytesOf(48 * MiB, 5);
+    const original = bytesOf(32 * MiB, 5);
     const src = join(f.dir, "src");
     await Deno.mkdir(src);
     const path = join(src, "data.gpkg");

@@ -34,7 +34,7 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "data.gpkg");
-    const bytes = new Uint8Array(40 * MiB).map((_, i) => (i * 7) % 253);
+    const bytes = new Uint8Array(32 * MiB).map((_, i) => (i * 7) % 253);
     const etag = etagOfBytes(bytes);
     const boundary = "b0undary";
 
