@@ -113,6 +113,12 @@ export { ETAG_PART_SIZE, EtagHasher, etagOfBytes } from "./src/transfer/etag.ts"
 export { etagOfFile } from "./src/transfer/file_etag.ts";
 // --- file transfers ---
 export {
+  acquireFolderLock,
+  type FolderLock,
+  type FolderLockOptions,
+  QfcFolderBusyException,
+} from "./src/transfer/folder_lock.ts";
+export {
   deleteFile,
   deleteFiles,
   downloadFile,

@@ -909,7 +909,7 @@ export class Client {
   /**
    * Downloads a project's files into `localDir` (one listing request, then the files in
    * parallel). A file whose local etag equals the listed one is skipped without a request;
-   * bytes go to a temporary file, are checked against the listed etag or size (`verify`), and
+   * bytes go to a temporary file, are checked against the listed etag (or size, `verify`), and
    * only then replace the local file; an interrupted download resumes on the next run. Listed names that
    * would escape `localDir` are refused and reported.
    *

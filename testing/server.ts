@@ -137,6 +137,22 @@ export interface FaultSpec {
   /** `Retry-After` header of the fault response. */
   retryAfter?: string;
   /**
+   * Send the headers and this many body bytes of the real response, then
+   * nothing more, keeping the connection open (a stalled body).
+   */
+  stallAfterBytes?: number;
+  /**
+   * Change the byte at this offset of the real response's body (the last byte
+   * when the body is shorter), keeping its length: a server that lies about
+   * the bytes. Applies to bodies sent with `Content-Length`.
+   */
+  corruptByteAt?: number;
+  /**
+   * Chance (0 to 1, default 1) that a matching request is affected; `times`
+   * counts the affected ones.
+   */
+  probability?: number;
+  /**
    * Handle the request first, then answer with `status` (or drop the connection) instead of the
    * real response: as nginx does when the app answers after the proxy gave up waiting, so that an
    * upload is stored although the client sees a 502/503 or a reset.
@@ -188,21 +204,29 @@ interface ActiveFault {
   remaining: number;
 }
 
-/** A pending truncation of the next response on a connection. */
-interface Truncation {
-  /** Body bytes still to pass. */
-  remaining: number;
+/** A fault applied by the relay to the body of the next response on a connection. */
+interface BodyFault {
+  /** Cut the connection, stop sending while keeping it open, or change one byte. */
+  kind: "truncate" | "stall" | "corrupt";
+  /** Body offset where the fault strikes. */
+  at: number;
+  /** Body bytes passed so far. */
+  passed: number;
   /** Response head bytes seen so far (until the blank line). */
   head: Uint8Array;
   /** Whether the head has passed. */
   inBody: boolean;
+  /** The body's `Content-Length`, once the head has passed. */
+  length?: number;
+  /** A stall has begun: nothing more reaches the client. */
+  stalled?: boolean;
 }
 
 interface ConnPair {
   client: Deno.Conn;
   upstream: Deno.Conn;
   closed: boolean;
-  truncate?: Truncation;
+  bodyFault?: BodyFault;
   /** Requests being answered on this connection. */
   active: number;
 }
@@ -234,6 +258,57 @@ function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
     return i;
   }
   return -1;
+}
+
+/** The relay's part of a fault, if it has one. */
+function bodyFaultOf(spec: FaultSpec): BodyFault | undefined {
+  const fresh = { passed: 0, head: new Uint8Array(), inBody: false };
+  if (spec.truncateAfterBytes !== undefined) {
+    return { kind: "truncate", at: spec.truncateAfterBytes, ...fresh };
+  }
+  if (spec.stallAfterBytes !== undefined) {
+    return { kind: "stall", at: spec.stallAfterBytes, ...fresh };
+  }
+  if (spec.corruptByteAt !== undefined) {
+    return { kind: "corrupt", at: spec.corruptByteAt, ...fresh };
+  }
+  return undefined;
+}
+
+/** Applies a body fault to the next bytes of a response; returns what reaches the client. */
+function applyBodyFault(fault: BodyFault, chunk: Uint8Array): Uint8Array {
+  if (fault.stalled) return chunk.subarray(0, 0);
+  let bodyStart = 0;
+  if (!fault.inBody) {
+    const head = new Uint8Array(fault.head.byteLength + chunk.byteLength);
+    head.set(fault.head);
+    head.set(chunk, fault.head.byteLength);
+    const end = indexOfBytes(head, CRLFCRLF);
+    if (end === -1) {
+      fault.head = head;
+      return chunk;
+    }
+    fault.inBody = true;
+    bodyStart = end + 4 - fault.head.byteLength;
+    const headText = new TextDecoder().decode(head.subarray(0, end));
+    const length = /^content-length:\s*(\d+)\s*$/im.exec(headText);
+    if (length) fault.length = Number(length[1]);
+  }
+  const body = chunk.byteLength - bodyStart;
+  if (fault.kind === "corrupt") {
+    // Without a Content-Length (chunked), changing a byte could break the framing: leave it.
+    const length = fault.length ?? 0;
+    const at = Math.min(fault.at, length - 1) - fault.passed;
+    fault.passed += body;
+    if (at < 0 || at >= body) return chunk;
+    const changed = chunk.slice();
+    changed[bodyStart + at] ^= 0xff;
+    return changed;
+  }
+  const pass = Math.max(0, Math.min(body, fault.at - fault.passed));
+  fault.passed += pass;
+  if (fault.kind === "stall" && fault.passed >= fault.at) fault.stalled = true;
+  return chunk.subarray(0, bodyStart + pass);
 }
 
 class TestServerImpl implements TestServer {
@@ -367,47 +442,34 @@ class TestServerImpl implements TestServer {
     }
   }
 
-  /** Copies the server's bytes to the client, applying a pending truncation. */
+  /** Copies the server's bytes to the client, applying a pending body fault. */
   async #pipeDown(pair: ConnPair): Promise<void> {
     const reader = pair.upstream.readable.getReader();
     const writer = pair.client.writable.getWriter();
+    let stalled = false;
     try {
       while (true) {
         const r = await reader.read();
         if (r.done) break;
-        const t = pair.truncate;
-        if (!t) {
+        const fault = pair.bodyFault;
+        if (!fault) {
           await writer.write(r.value);
           continue;
         }
-        let chunk = r.value;
-        let keep = chunk.byteLength;
-        if (!t.inBody) {
-          const head = new Uint8Array(t.head.byteLength + chunk.byteLength);
-          head.set(t.head);
-          head.set(chunk, t.head.byteLength);
-          const end = indexOfBytes(head, CRLFCRLF);
-          if (end === -1) {
-            t.head = head;
-            await writer.write(chunk);
-            continue;
-          }
-          t.inBody = true;
-          const bodyStart = end + 4 - t.head.byteLength;
-          keep = bodyStart + Math.min(t.remaining, chunk.byteLength - bodyStart);
-          t.remaining -= keep - bodyStart;
-        } else {
-          keep = Math.min(t.remaining, chunk.byteLength);
-          t.remaining -= keep;
-        }
-        chunk = chunk.subarray(0, keep);
-        if (chunk.byteLength > 0) await writer.write(chunk);
-        if (t.remaining <= 0) {
+        const out = applyBodyFault(fault, r.value);
+        if (out.byteLength > 0) await writer.write(out);
+        if (!fault.inBody) continue;
+        if (fault.kind === "truncate" && fault.passed >= fault.at) {
           this.#closePair(pair);
           return;
         }
+        stalled ||= fault.stalled === true;
+        if (fault.kind === "corrupt" && !(fault.passed < (fault.length ?? 0))) {
+          pair.bodyFault = undefined;
+        }
       }
-      await writer.close();
+      // A stalled body leaves the client waiting until it gives up (or the server closes).
+      if (!stalled) await writer.close();
     } catch {
       // the connection went away
     } finally {
@@ -436,7 +498,7 @@ class TestServerImpl implements TestServer {
       info.completed.finally(() => pair.active--).catch(() => {});
     }
     const response = await this.#respond(request, info);
-    if (pair?.truncate) closeAfter(response);
+    if (pair?.bodyFault && pair.bodyFault.kind !== "corrupt") closeAfter(response);
     // A dropped pooled connection is retried by fetch clients (Deno's among
     // them) without telling the caller; while a drop is pending, no
     // connection is reused, so the drop reaches the client.
@@ -457,15 +519,10 @@ class TestServerImpl implements TestServer {
     });
     if (this.#latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#latencyMs));
     const fault = this.#takeFault(request.method, url.pathname);
-    if (fault?.truncateAfterBytes !== undefined) {
+    const bodyFault = fault && bodyFaultOf(fault);
+    if (bodyFault) {
       const pair = this.#pairs.get(info.remoteAddr.port);
-      if (pair) {
-        pair.truncate = {
-          remaining: fault.truncateAfterBytes,
-          head: new Uint8Array(),
-          inBody: false,
-        };
-      }
+      if (pair) pair.bodyFault = bodyFault;
     }
     const context: RequestInfo = {
       remoteAddr: this.#clientAddress(info),
@@ -510,6 +567,7 @@ class TestServerImpl implements TestServer {
         f.spec.path.lastIndex = 0;
         if (!f.spec.path.test(path)) continue;
       }
+      if (f.spec.probability !== undefined && Math.random() >= f.spec.probability) continue;
       f.remaining--;
       this.#faults = this.#faults.filter((x) => x.remaining > 0);
       return f.spec;
@@ -519,9 +577,15 @@ class TestServerImpl implements TestServer {
 
   injectFault(fault: FaultSpec): void {
     if (
-      fault.status === undefined && !fault.dropConnection && fault.truncateAfterBytes === undefined
+      fault.status === undefined && !fault.dropConnection && bodyFaultOf(fault) === undefined
     ) {
-      throw new TypeError("A fault needs a status, dropConnection or truncateAfterBytes");
+      throw new TypeError(
+        "A fault needs a status, dropConnection, truncateAfterBytes, stallAfterBytes or corruptByteAt",
+      );
+    }
+    const probability = fault.probability ?? 1;
+    if (!(probability >= 0 && probability <= 1)) {
+      throw new RangeError(`Fault probability must be between 0 and 1, got "${fault.probability}"`);
     }
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) {

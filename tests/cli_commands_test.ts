@@ -417,7 +417,7 @@ Deno.test("file commands", async (t) => {
     expect((forced.data as { status: string }[]).map((r) => r.status)).toEqual(["SUCCESS"]);
   });
 
-  await t.step("download-files --verify takes auto, etag or size, and nothing else", async () => {
+  await t.step("download-files --verify takes etag or size, and nothing else", async () => {
     // A listed etag that does not match the bytes: only a check by etag notices.
     const notes = f.server.state.projects.get(id)!.files.get("notes.txt")!.versions[0];
     const realEtag = notes.etag;
@@ -439,8 +439,8 @@ Deno.test("file commands", async (t) => {
         ExitCode.PARTIAL,
         "FAILED",
       ]);
-      // auto: a small file is checked by etag.
-      expect(await statusOf([], `${f.dir}/verify-auto`)).toEqual([
+      // By default every file is checked by etag.
+      expect(await statusOf([], `${f.dir}/verify-default`)).toEqual([
         "(default)",
         ExitCode.PARTIAL,
         "FAILED",
@@ -455,7 +455,9 @@ Deno.test("file commands", async (t) => {
     } finally {
       notes.etag = realEtag;
     }
-    expect(downloadOptions({}).verify).toBe("auto");
+    expect(downloadOptions({}).verify).toBe("etag");
+    const auto = await f.run(["download-files", id, `${f.dir}/verify-bad`, "--verify", "auto"]);
+    expect(auto.code).toBe(ExitCode.USAGE);
     const bad = await f.run(["download-files", id, `${f.dir}/verify-bad`, "--verify", "md5"]);
     expect(bad.code).toBe(ExitCode.USAGE);
     expect(bad.stderr.trim().split("\n")).toEqual([expect.stringContaining("'md5' is invalid")]);

@@ -548,6 +548,67 @@ Deno.test("test server: fault injection", async (t) => {
       expect(received).toBe(1000);
     });
 
+    await t.step(
+      "stallAfterBytes sends part of a body, then nothing, connection open",
+      async () => {
+        const { id } = server.addProject({ name: "p-stall", owner: "alice" });
+        await server.putFile(id, "data.bin", new Uint8Array(100_000).fill(2));
+        server.injectFault({ path: /data\.bin/, stallAfterBytes: 1500 });
+        const controller = new AbortController();
+        const res = await fetch(`${server.url}files/${id}/data.bin/`, {
+          headers: auth(server, "alice"),
+          signal: controller.signal,
+        });
+        expect(res.status).toBe(200);
+        const reader = res.body!.getReader();
+        let received = 0;
+        while (received < 1500) received += (await reader.read()).value!.byteLength;
+        expect(received).toBe(1500);
+        // Nothing more arrives: the next read is still pending a moment later.
+        const next = reader.read();
+        const waited = await Promise.race([
+          next.then(() => "data"),
+          new Promise((resolve) => setTimeout(() => resolve("pending"), 200)),
+        ]);
+        expect(waited).toBe("pending");
+        controller.abort();
+        await next.catch(() => {});
+        const again = await call(server, `files/${id}/data.bin/`, {
+          headers: auth(server, "alice"),
+        });
+        expect(again.status).toBe(200);
+      },
+    );
+
+    await t.step("corruptByteAt changes one byte and keeps the length", async () => {
+      const { id } = server.addProject({ name: "p-flip", owner: "alice" });
+      const content = new Uint8Array(300_000).map((_, i) => i % 251);
+      await server.putFile(id, "data.bin", content);
+      const get = async () =>
+        new Uint8Array(
+          await (await fetch(`${server.url}files/${id}/data.bin/`, {
+            headers: auth(server, "alice"),
+          })).arrayBuffer(),
+        );
+      server.injectFault({ path: /data\.bin/, corruptByteAt: 123_456 });
+      const bytes = await get();
+      expect(bytes.byteLength).toBe(content.byteLength);
+      const changed = [...bytes.keys()].filter((i) => bytes[i] !== content[i]);
+      expect(changed).toEqual([123_456]);
+      // Once only, and beyond the end it changes the last byte.
+      expect(await get()).toEqual(content);
+      server.injectFault({ path: /data\.bin/, corruptByteAt: 10_000_000 });
+      const last = await get();
+      expect(last[content.byteLength - 1]).toBe(content[content.byteLength - 1] ^ 0xff);
+      expect(last.subarray(0, -1)).toEqual(content.subarray(0, -1));
+    });
+
+    await t.step("probability 0 never strikes, and a bad probability is refused", async () => {
+      server.injectFault({ path: /status/, status: 502, probability: 0 });
+      expect((await call(server, "status/")).status).toBe(200);
+      expect(() => server.injectFault({ status: 502, probability: 2 })).toThrow(RangeError);
+    });
+
     await t.step("the request log records method, path, query and headers", async () => {
       server.clearRequests();
       await call(server, "projects/?limit=1", { headers: auth(server, "alice") });

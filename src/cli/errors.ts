@@ -7,6 +7,7 @@
 
 import {
   QfcException,
+  QfcFolderBusyException,
   QfcJobFailedException,
   QfcRequestException,
   QfcTimeoutException,
@@ -296,6 +297,9 @@ export function describeError(error: unknown, context: ErrorContext = {}): Error
     if (timedOut) hint = "The server did not answer in time; raise --read-timeout";
   } else if (error instanceof QfcJobFailedException) {
     exitCode = ExitCode.JOB_FAILED;
+    message = error.message;
+  } else if (error instanceof QfcFolderBusyException) {
+    exitCode = ExitCode.BUSY;
     message = error.message;
   } else if (error instanceof QfcTimeoutException) {
     exitCode = ExitCode.TIMEOUT;

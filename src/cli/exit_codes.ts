@@ -49,6 +49,11 @@ export const ExitCode = {
    * project, or the plan deletes too many files (see `--allow-mass-delete`).
    */
   SYNC_REFUSED: 14,
+  /**
+   * Another run is working on the folder (push, pull and sync take one folder at a time).
+   * 75 is `EX_TEMPFAIL` of sysexits.h: try again later.
+   */
+  BUSY: 75,
   /** Interrupted by Ctrl-C (SIGINT). */
   INTERRUPTED: 130,
 } as const;
@@ -85,6 +90,7 @@ export const EXIT_CODE_DESCRIPTIONS: ReadonlyArray<readonly [ExitCode, string]> 
     ExitCode.SYNC_REFUSED,
     "push, pull or sync refused before doing anything (folder bound to another project, mass deletion)",
   ],
+  [ExitCode.BUSY, "the folder is in use by another run; try again when it has finished"],
   [ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"],
 ];
 

@@ -1,8 +1,8 @@
 /**
- * The S3-style etag (see `etag.ts`) computed on a worker thread, so that
- * hashing a large download runs beside the network reads and the disk writes
- * instead of between them. MD5 runs at about 2 s per GiB: on the main thread
- * it would be most of a large download's time.
+ * The 8 MiB parts of the S3-style etag (see `etag.ts`) hashed on a worker
+ * thread, so that hashing a large transfer runs beside the network reads and
+ * the disk writes instead of between them. MD5 runs at about 2 s per GiB: on
+ * the main thread it would be most of a large download's time.
  *
  * Uses `node:worker_threads`, which Deno, Node and Bun all ship. The worker's
  * code is evaluated from a string (there is no file to resolve once the
@@ -16,8 +16,8 @@ import { Worker } from "node:worker_threads";
 import { ETAG_PART_SIZE } from "./etag.ts";
 
 /**
- * The worker: the same computation as `EtagHasher` (MD5 per 8 MiB part, then
- * the MD5 of the part digests and `-<parts>`). CommonJS, as `eval` workers are.
+ * The worker: the binary MD5 of parts, of a file it reads itself or of bytes
+ * it is sent. CommonJS, as `eval` workers are.
  */
 const WORKER_SOURCE = `"use strict";
 const { parentPort, workerData } = require("node:worker_threads");
@@ -47,11 +47,21 @@ function partDigestsOfFile(path, start, end) {
   }
   return out;
 }
-let part = createHash("md5");
-let partBytes = 0;
-let size = 0;
-const digests = [];
+// One part at a time, its bounds set by the sender (parts spread over several workers).
+let onePart = null;
 parentPort.on("message", (m) => {
+  if (m.partBytes) {
+    (onePart ??= createHash("md5")).update(new Uint8Array(m.buffer, m.offset, m.length));
+    parentPort.postMessage({ done: true });
+    return;
+  }
+  if (m.partEnd) {
+    const digest = (onePart ?? createHash("md5")).digest();
+    onePart = null;
+    const bytes = digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
+    parentPort.postMessage({ digests: [bytes] }, [bytes]);
+    return;
+  }
   if (m.file) {
     let digests;
     try {
@@ -63,40 +73,12 @@ parentPort.on("message", (m) => {
     parentPort.postMessage({ digests }, digests);
     return;
   }
-  if (m.digest) {
-    let etag;
-    if (size <= PART) {
-      etag = digests.length === 1 ? digests[0].toString("hex") : part.digest("hex");
-    } else {
-      if (partBytes > 0) digests.push(part.digest());
-      const outer = createHash("md5");
-      for (const d of digests) outer.update(d);
-      etag = outer.digest("hex") + "-" + digests.length;
-    }
-    parentPort.postMessage({ etag });
-    return;
-  }
-  const bytes = new Uint8Array(m.buffer, m.offset, m.length);
-  size += bytes.byteLength;
-  let at = 0;
-  while (at < bytes.byteLength) {
-    const take = Math.min(PART - partBytes, bytes.byteLength - at);
-    part.update(bytes.subarray(at, at + take));
-    partBytes += take;
-    at += take;
-    if (partBytes === PART) {
-      digests.push(part.digest());
-      part = createHash("md5");
-      partBytes = 0;
-    }
-  }
-  parentPort.postMessage({ done: true });
+  parentPort.postMessage({ error: "unknown message" });
 });
 `;
 
 /** What the worker posts back: one reply per message, in order. */
 interface WorkerReply {
-  etag?: string;
   digests?: ArrayBuffer[];
   error?: string;
 }
@@ -106,10 +88,10 @@ const MAX_WORKERS = Math.max(0, Math.min(4, availableParallelism() - 1));
 let workersInUse = 0;
 
 /**
- * Incremental etag computation on a worker thread. Feed bytes in order with
- * {@linkcode EtagWorker.update} (each call resolves once its bytes are hashed,
- * so the caller may then reuse them), read the etag with
- * {@linkcode EtagWorker.digest}, and always {@linkcode EtagWorker.terminate}.
+ * A worker thread that hashes etag parts: the parts of a file it reads
+ * ({@linkcode EtagWorker.partDigests}), or one part at a time from bytes it is
+ * sent ({@linkcode EtagWorker.partUpdate}, then {@linkcode EtagWorker.endPart}).
+ * Always {@linkcode EtagWorker.terminate} it.
  *
  * Workers are limited to one less than the number of cores (at most 4):
  * {@linkcode EtagWorker.tryStart} returns `undefined` when none is free, and
@@ -122,8 +104,8 @@ let workersInUse = 0;
  * if (hasher) {
  *   try {
  *     const bytes = new Uint8Array(new SharedArrayBuffer(1024 * 1024));
- *     await hasher.update(bytes);
- *     console.log(await hasher.digest()); // b6d81b360a5672d80c27430f39153e2c
+ *     await hasher.partUpdate(bytes);
+ *     console.log(await hasher.endPart()); // the 16 bytes of b6d81b360a5672d80c27430f39153e2c
  *   } finally {
  *     await hasher.terminate();
  *   }
@@ -135,7 +117,6 @@ export class EtagWorker {
   /** Callbacks of the messages sent and not answered yet, in order (the worker answers in order). */
   #pending: { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }[] = [];
   #failure: Error | undefined;
-  #size = 0;
   #terminated = false;
 
   private constructor(worker: Worker) {
@@ -172,29 +153,17 @@ export class EtagWorker {
     return workersInUse;
   }
 
-  /** Number of bytes given so far. */
-  get size(): number {
-    return this.#size;
-  }
-
-  /**
-   * Adds the next bytes of the file. Bytes over a `SharedArrayBuffer` are
-   * read in place: do not change them before the promise resolves. Other
-   * bytes are copied.
-   */
-  update(bytes: Uint8Array): Promise<void> {
-    this.#size += bytes.byteLength;
+  /** Shares bytes over a `SharedArrayBuffer` in place; copies and transfers others. */
+  #bytesMessage(bytes: Uint8Array) {
     const shared = typeof SharedArrayBuffer !== "undefined" &&
       bytes.buffer instanceof SharedArrayBuffer;
-    const message = shared
-      ? { buffer: bytes.buffer, offset: bytes.byteOffset, length: bytes.byteLength }
-      : { buffer: bytes.slice().buffer, offset: 0, length: bytes.byteLength };
-    return this.#send(message, shared ? [] : [message.buffer as ArrayBuffer]).then(() => {});
-  }
-
-  /** Returns the etag of all bytes given so far. Call it once, after the last update. */
-  async digest(): Promise<string> {
-    return (await this.#send({ digest: true }, [])).etag!;
+    const buffer = shared ? bytes.buffer : bytes.slice().buffer;
+    return {
+      buffer,
+      offset: shared ? bytes.byteOffset : 0,
+      length: bytes.byteLength,
+      transfer: shared ? [] : [buffer as ArrayBuffer],
+    };
   }
 
   /** Stops the worker; pending calls reject. Safe to call more than once. */
@@ -207,9 +176,25 @@ export class EtagWorker {
   }
 
   /**
+   * Adds bytes to the part being hashed (see {@linkcode EtagWorker.endPart}); the sender decides
+   * where parts begin and end, so that the parts of one file can be spread over several workers.
+   * Bytes over a `SharedArrayBuffer` are read in place: do not change them before the promise
+   * resolves; other bytes are copied.
+   */
+  partUpdate(bytes: Uint8Array): Promise<void> {
+    const { transfer, ...message } = this.#bytesMessage(bytes);
+    return this.#send({ partBytes: true, ...message }, transfer).then(() => {});
+  }
+
+  /** Ends the part fed by {@linkcode EtagWorker.partUpdate} and returns its binary MD5. */
+  async endPart(): Promise<Uint8Array> {
+    const reply = await this.#send({ partEnd: true }, []);
+    return new Uint8Array(reply.digests![0]);
+  }
+
+  /**
    * Reads bytes `[start, end)` of the file at `path` on the worker thread and returns the binary
-   * MD5 of each part; `start` must be a multiple of the part size. Independent of
-   * {@linkcode EtagWorker.update}: use one or the other on a worker.
+   * MD5 of each part; `start` must be a multiple of the part size.
    */
   async partDigests(path: string, start: number, end: number): Promise<Uint8Array[]> {
     const reply = await this.#send({ file: path, start, end }, []);

@@ -46,7 +46,7 @@ export interface ExecuteOptions extends TransferOptions {
   type?: FileTransferType;
   /** The package job, required for uploads of `type: "package"`. */
   jobId?: string;
-  /** How complete downloads are checked: `"auto"` (default), `"etag"` or `"size"`. */
+  /** How complete downloads are checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
   /**
    * The folder downloads write into: no download writes outside it (symbolic links followed),
@@ -99,6 +99,12 @@ export async function executePlan(
   options: ExecuteOptions = {},
 ): Promise<TransferResult[]> {
   const verify = verificationOf(options.verify);
+  const idleTimeoutMs = options.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+  if (!(idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs))) {
+    throw new RangeError(
+      `Idle timeout must be a positive number of milliseconds, got "${options.idleTimeoutMs}"`,
+    );
+  }
   const type = options.type ?? FileTransferType.PROJECT;
   if (plan.actions.some((action) => action.kind === "upload")) {
     uploadPath(projectId, type, options.jobId); // refuse a bad target before anything
@@ -141,7 +147,7 @@ export async function executePlan(
     verify,
     localDir: options.localDir,
     dirs: new DirSnapshot(),
-    watchdog: new IdleWatchdog(BODY_IDLE_TIMEOUT_MS),
+    watchdog: new IdleWatchdog(idleTimeoutMs),
     createdDirs: new Map(),
   };
   let stopped = false;
@@ -193,7 +199,7 @@ async function withRetries(ctx: ActionContext, action: TransferAction, runner: A
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
       errors.push(error);
       if (!runner.retryable(error) || attempt >= ctx.policy.attempts) {
-        throw runner.failure ? runner.failure(action, error) : error;
+        throw runner.failure ? runner.failure(action, error, ctx) : error;
       }
       await delay(backoffMs(ctx.policy, attempt), ctx.signal);
     }

@@ -41,6 +41,11 @@ export class IdleWatchdog {
     this.#checkMs = checkMs;
   }
 
+  /** The inactivity after which `onIdle` is called, in milliseconds. */
+  get limitMs(): number {
+    return this.#limitMs;
+  }
+
   /** Starts watching one transfer, as of now. */
   watch(onIdle: () => void): Watch {
     const key = {};

@@ -6,9 +6,19 @@
  * so the body is built by hand: one part, read from disk chunk by chunk as
  * `fetch` asks for it.
  *
+ * A file saved while it is being sent (QGIS writing a GeoPackage, SQLite
+ * writing pages in place) would reach the server as a mix of old and new
+ * bytes that never existed on disk. So the bytes are hashed as they are read,
+ * and the end of the body is held back until they are known to be one
+ * version of the file: the etag expected, and a file whose size and
+ * modification time did not move while it was read. Otherwise the body fails
+ * before its end, the request is aborted, and the server stores nothing.
+ *
  * @module
  */
 import { open } from "node:fs/promises";
+import { QfcException } from "../errors.ts";
+import { StreamingEtag } from "./streaming_etag.ts";
 
 /** Size of each read from disk while streaming an upload. */
 export const UPLOAD_CHUNK_SIZE = 256 * 1024;
@@ -25,6 +35,16 @@ export interface MultipartFileBodyOptions {
   onBytes?: (bytesSoFar: number) => void;
   /** Fixed boundary, for tests; a random one by default. */
   boundary?: string;
+  /**
+   * The etag the sent bytes must have (the one the upload was decided on). They are hashed as
+   * they are read; on a mismatch the body fails before its end.
+   */
+  etag?: string;
+  /**
+   * Called when the file changed while it was read, just before the body fails with `error`
+   * (for instance to abort the request at once, so that it is not retried).
+   */
+  onChanged?: (error: QfcException) => void;
 }
 
 /** A streamed multipart body: pass `stream` as the request body and `headers` as headers. */
@@ -70,18 +90,39 @@ export function multipartFileBody(
   const tail = encoder.encode(`\r\n--${boundary}--\r\n`);
   const size = options.size;
   let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let etag: StreamingEtag | undefined;
+  let before: { size: number; mtimeMs: number } | undefined;
   let sent = 0;
   let stage: "head" | "file" | "tail" | "done" = "head";
   const closeFile = async () => {
     const h = handle;
     handle = undefined;
-    await h?.close();
+    const e = etag;
+    etag = undefined;
+    await Promise.all([h?.close(), e?.close()]);
+  };
+  /** The error of a file that changed while it was read; the caller is told first. */
+  const changedError = (how = "") => {
+    const error = new QfcException(`File "${localPath}" changed while uploading${how}; run again`);
+    options.onChanged?.(error);
+    return error;
+  };
+  /** Throws when the bytes read are not one version of the file. */
+  const checkUnchanged = async () => {
+    const after = await handle!.stat();
+    let changed = after.size !== before!.size || after.mtimeMs !== before!.mtimeMs;
+    if (!changed && etag && options.etag !== undefined) {
+      changed = (await etag.digest()) !== options.etag;
+    }
+    if (changed) throw changedError();
   };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         if (stage === "head") {
           handle = await open(localPath, "r");
+          before = await handle.stat();
+          if (options.etag !== undefined) etag = StreamingEtag.start(size);
           controller.enqueue(head);
           stage = size > 0 ? "file" : "tail";
           return;
@@ -89,18 +130,17 @@ export function multipartFileBody(
         if (stage === "file") {
           const buffer = new Uint8Array(Math.min(UPLOAD_CHUNK_SIZE, size - sent));
           const { bytesRead } = await handle!.read(buffer, 0, buffer.byteLength, sent);
-          if (bytesRead === 0) {
-            throw new Error(
-              `File "${localPath}" shrank while being uploaded: expected ${size} bytes, read ${sent}`,
-            );
-          }
+          if (bytesRead === 0) throw changedError(` (it shrank below ${size} bytes)`);
           sent += bytesRead;
+          await etag?.update(buffer.subarray(0, bytesRead));
           controller.enqueue(buffer.subarray(0, bytesRead));
           options.onBytes?.(sent);
           if (sent === size) stage = "tail";
           return;
         }
         if (stage === "tail") {
+          // The end of the body waits until the bytes sent are known to be one version.
+          await checkUnchanged();
           await closeFile();
           controller.enqueue(tail);
           stage = "done";

@@ -63,6 +63,11 @@ export interface TransferOptions {
   dryRun?: boolean;
   /** Retries of a file whose body transfer broke off. */
   retry?: TransferRetryOptions;
+  /**
+   * A download body that brings no byte for this long (milliseconds, default 60 000) is given
+   * up and resumed with `Range`, counting as one try.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Options of {@linkcode uploadFiles}. */
@@ -98,16 +103,15 @@ export interface UploadFileOptions {
 
 /**
  * How a complete download is checked before it is renamed into place:
- * - `"auto"` (default): a file under 32 MiB by its listed etag (MD5, hashed while the bytes
- *   arrive), a larger one by its listed size. Hashing runs at some 600 MB/s per core, slower
- *   than a fast network, and the next sync hashes the file anyway before skipping it.
- * - `"etag"`: every file by its etag.
- * - `"size"`: every file by its size alone.
+ * - `"etag"` (default): every file by its listed etag, hashed on worker threads while the bytes
+ *   arrive. A mismatch is retried, then the file is FAILED; it never replaces the local file.
+ * - `"size"`: every file by its size alone (an opt-out, for a link so fast that hashing would
+ *   set the pace).
  *
  * A resumed download is always checked by its etag, and so is a file whose size is not known,
  * whenever an etag is known (listed, given, or sent by the server).
  */
-export type DownloadVerification = "auto" | "etag" | "size";
+export type DownloadVerification = "etag" | "size";
 
 /** Options of {@linkcode downloadProject}, {@linkcode downloadFiles} and {@linkcode packageDownload}. */
 export interface DownloadFilesOptions extends TransferOptions {
@@ -118,7 +122,7 @@ export interface DownloadFilesOptions extends TransferOptions {
   filter?: string | readonly string[];
   /** Download even the files whose local etag equals the listed one (no `If-None-Match`). */
   forceDownload?: boolean;
-  /** How complete downloads are checked: `"auto"` (default), `"etag"` or `"size"`. */
+  /** How complete downloads are checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
 }
 
@@ -157,7 +161,7 @@ export interface DownloadFileOptions {
   size?: number;
   /** Download even when the local file is up to date. */
   forceDownload?: boolean;
-  /** How the complete download is checked: `"auto"` (default), `"etag"` or `"size"`. */
+  /** How the complete download is checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
   /** Receives progress events. */
   onProgress?: (event: TransferProgressEvent) => void;
@@ -167,6 +171,8 @@ export interface DownloadFileOptions {
   dryRun?: boolean;
   /** Retries of a broken-off body transfer. */
   retry?: TransferRetryOptions;
+  /** A body that brings no byte for this long (ms, default 60 000) is resumed with `Range`. */
+  idleTimeoutMs?: number;
 }
 
 /** Options of {@linkcode deleteFiles}. */

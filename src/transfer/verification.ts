@@ -7,16 +7,11 @@
 import { RestartDownload } from "./download_errors.ts";
 import type { DownloadVerification } from "./types.ts";
 
-/**
- * With `verify: "auto"`, files from this size on are checked by their size only: MD5 runs at
- * some 600 MB/s per core, slower than a fast network, so hashing would set the pace.
- */
-const AUTO_VERIFY_ETAG_BELOW = 32 * 1024 * 1024;
-const VERIFICATIONS: readonly DownloadVerification[] = ["auto", "etag", "size"];
+const VERIFICATIONS: readonly DownloadVerification[] = ["etag", "size"];
 
-/** Checks and defaults the `verify` option. */
+/** Checks and defaults the `verify` option: by etag unless told otherwise. */
 export function verificationOf(verify: DownloadVerification | undefined): DownloadVerification {
-  if (verify === undefined) return "auto";
+  if (verify === undefined) return "etag";
   if (VERIFICATIONS.includes(verify)) return verify;
   throw new TypeError(
     `Unknown verify option "${verify}": use one of ${
@@ -31,7 +26,6 @@ export function checksByEtag(
   expectedSize: number | undefined,
 ): boolean {
   if (expectedSize === undefined) return true; // with no size to check, the etag is all there is
-  if (verify === "auto") return expectedSize < AUTO_VERIFY_ETAG_BELOW;
   return verify === "etag";
 }
 

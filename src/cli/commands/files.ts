@@ -52,10 +52,9 @@ export function verifyOption(): Option<"--verify <how>", undefined, undefined, s
   return new Option(
     "--verify <how>",
     "How each complete download is checked before it replaces the local file: etag hashes " +
-      "every file, size checks the size only, auto checks files under 32 MiB by etag and " +
-      "larger ones by size (a later run hashes them before skipping them). Resumed downloads " +
-      "are always checked by etag.",
-  ).choices(["auto", "etag", "size"]).default("auto");
+      "every file as it arrives (a mismatch is retried, then the file fails), size checks its " +
+      "size only. Resumed downloads are always checked by etag.",
+  ).choices(["etag", "size"]).default("etag");
 }
 
 const GLOB_CHARS = /[*?[]/;

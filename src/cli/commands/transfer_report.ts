@@ -165,7 +165,7 @@ export interface DownloadFlags {
   forceDownload?: boolean;
   /** `--concurrency`. */
   concurrency?: number;
-  /** `--verify`: `auto`, `etag` or `size` (commander has checked the choice). */
+  /** `--verify`: `etag` or `size` (commander has checked the choice). */
   verify?: string;
   /** `--dry-run`. */
   dryRun?: boolean;
@@ -190,7 +190,7 @@ export function downloadOptions(
     throwOnError: flags.throwOnError ?? false,
     forceDownload: flags.forceDownload ?? false,
     concurrency: flags.concurrency,
-    verify: (flags.verify ?? "auto") as DownloadVerification,
+    verify: (flags.verify ?? "etag") as DownloadVerification,
     dryRun: flags.dryRun ?? false,
   };
 }

@@ -55,5 +55,5 @@ export interface ActionRunner {
   /** Whether a failed try may be made again (after a backoff). */
   retryable(error: unknown): boolean;
   /** The error reported once no try is left; the last one by default. */
-  failure?(action: TransferAction, error: unknown): unknown;
+  failure?(action: TransferAction, error: unknown, ctx?: ActionContext): unknown;
 }

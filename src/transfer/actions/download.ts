@@ -14,12 +14,17 @@ import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { setCloudMtime } from "../cloud_mtime.ts";
 import { childController, reasonOf } from "../common.ts";
 import { BodyInterrupted, RestartDownload } from "../download_errors.ts";
-import { HashFeed, hashFileInto } from "../hash_feed.ts";
 import type { Watch } from "../idle_watchdog.ts";
 import { mkdirInside } from "../inside_root.ts";
 import { isGeoPackage, moveSidecarsAside, moveToBackup } from "../local_backup.ts";
-import { partialPathFor, removeStalePartials } from "../partial_file.ts";
+import {
+  claimPartial,
+  type PartialFile,
+  partialPrefix,
+  removeStalePartials,
+} from "../partial_file.ts";
 import type { TransferAction } from "../plan.ts";
+import { StreamingEtag } from "../streaming_etag.ts";
 import { checkEtag, checksByEtag, parseEtag } from "../verification.ts";
 import type { ActionContext, ActionOutcome, ActionRunner } from "./context.ts";
 
@@ -36,11 +41,13 @@ export const download: ActionRunner = {
         await mkdir(dirname(action.localPath), { recursive: true });
       }
     }
-    const temp = partialPathFor(action.localPath, action.etag, action.version);
+    const partial = await partialOf(ctx, action);
+    const temp = partial.path;
     try {
-      const outcome = await fetchInto(ctx, action, temp, tries.attempt === 1);
+      const outcome = await fetchInto(ctx, action, partial, tries.attempt === 1);
       if (outcome.notModified) {
         await rm(temp, { force: true });
+        forgetPartial(ctx, action);
         return {
           status: FileTransferStatus.SKIPPED,
           reason: "Not modified on the server (304)",
@@ -49,10 +56,14 @@ export const download: ActionRunner = {
       }
       await setCloudMtime(temp, action.lastModified);
       await putInPlace(action, temp);
+      forgetPartial(ctx, action);
       await removeStalePartials(ctx.dirs, temp);
       return { status: FileTransferStatus.SUCCESS, size: outcome.size };
     } catch (error) {
-      if (ctx.signal.aborted) throw error; // keep the partial file for a resume
+      if (ctx.signal.aborted) {
+        forgetPartial(ctx, action); // no more tries: kept on disk for the next run's resume
+        throw error;
+      }
       // Keep a partial file only while it can be resumed: after a broken-off body, or when
       // the server could not be reached or failed (a later run resumes it).
       const resumable = error instanceof BodyInterrupted ||
@@ -64,12 +75,40 @@ export const download: ActionRunner = {
   retryable(error) {
     return error instanceof BodyInterrupted || error instanceof RestartDownload;
   },
-  failure(action, error) {
+  failure(action, error, ctx) {
+    if (ctx) forgetPartial(ctx, action);
     return error instanceof BodyInterrupted || error instanceof RestartDownload
       ? new QfcException(`Cannot download "${action.name}": ${error.message}`, { cause: error })
       : error;
   },
 };
+
+/** The partial file each download of a run writes, kept from one try to the next. */
+const partials = new WeakMap<ActionContext, Map<TransferAction, PartialFile>>();
+
+/**
+ * This run's partial file for a download: on the first try, a partial of the same content left
+ * by a run that is gone (taken over), or else a new one; no other run writes it.
+ */
+async function partialOf(ctx: ActionContext, action: TransferAction): Promise<PartialFile> {
+  let mine = partials.get(ctx);
+  if (!mine) partials.set(ctx, mine = new Map());
+  let partial = mine.get(action);
+  if (!partial) {
+    const dir = dirname(action.localPath);
+    const content = action.etag ?? (action.version ? `version:${action.version}` : "");
+    const prefix = partialPrefix(action.localPath, content);
+    partial = await claimPartial(dir, prefix, await ctx.dirs.entriesStartingWith(dir, prefix));
+    mine.set(action, partial);
+  }
+  return partial;
+}
+
+/** The download is over (done, or no try left): its partial file is no longer being written. */
+function forgetPartial(ctx: ActionContext, action: TransferAction): void {
+  partials.get(ctx)?.get(action)?.release();
+  partials.get(ctx)?.delete(action);
+}
 
 /**
  * Renames the complete partial file into place. The file it replaces goes to the backup
@@ -118,13 +157,14 @@ function downloadPath(ctx: ActionContext, action: TransferAction): string[] {
 async function fetchInto(
   ctx: ActionContext,
   action: TransferAction,
-  temp: string,
+  partialFile: PartialFile,
   firstAttempt: boolean,
 ): Promise<{ notModified: boolean; size: number }> {
+  const temp = partialFile.path;
   const listedSize = action.sizeUnknown ? undefined : action.size;
   let offset = 0;
-  // Before the first attempt, the snapshot knows whether an earlier run left a partial file.
-  const partial = firstAttempt && !(await ctx.dirs.mayExist(temp))
+  // On the first try, a partial file exists only if it was taken over from a run that is gone.
+  const partial = firstAttempt && !partialFile.takenOver
     ? undefined
     : await stat(temp).catch(() => undefined);
   if (partial && partial.size > 0) {
@@ -136,12 +176,12 @@ async function fetchInto(
   }
   if (offset > 0 && offset === listedSize) {
     // Complete already (killed before the rename): verify without a request.
-    const feed = HashFeed.start(offset);
+    const feed = StreamingEtag.start(offset);
     try {
-      await hashFileInto(temp, feed);
+      await feed.updateFromFile(temp);
       checkEtag(action.etag, await feed.digest(), undefined, true);
     } finally {
-      await feed.terminate();
+      await feed.close(); // not `await using`: Node 20 does not parse it
     }
     return { notModified: false, size: offset };
   }
@@ -151,7 +191,7 @@ async function fetchInto(
 
   const idle = childController(ctx.signal);
   let watch: Watch | undefined;
-  let feed: HashFeed | undefined;
+  let feed: StreamingEtag | undefined;
   let response: Response | undefined;
   try {
     response = await ctx.core.request({
@@ -193,9 +233,9 @@ async function fetchInto(
     const byEtag = (action.etag ?? serverEtag) !== undefined &&
       (offset > 0 || checksByEtag(ctx.verify, expectedSize));
     if (byEtag) {
-      feed = HashFeed.start(size);
+      feed = StreamingEtag.start(size);
       // The etag of the resumed file needs the hash of the bytes already there (re-read once).
-      if (offset > 0) await hashFileInto(temp, feed, offset);
+      if (offset > 0) await feed.updateFromFile(temp, offset);
     }
     ctx.tracker.start(action.name, size, offset);
 
@@ -210,7 +250,9 @@ async function fetchInto(
     let ended = false;
     try {
       watch = ctx.watchdog.watch(() =>
-        idle.controller.abort(new BodyInterrupted("no data received for 60 s"))
+        idle.controller.abort(
+          new BodyInterrupted(`no data received for ${ctx.watchdog.limitMs / 1000} s`),
+        )
       );
       while (true) {
         let chunk;
@@ -236,7 +278,7 @@ async function fetchInto(
         file ??= await openTemp();
         await writeAll(file, chunk);
         written += chunk.byteLength;
-        await feed?.push(chunk);
+        await feed?.update(chunk);
         ctx.tracker.bytes(action.name, written, size);
       }
       file ??= await openTemp(); // an empty file
@@ -255,7 +297,7 @@ async function fetchInto(
     // Releases the response if something failed before its body was touched.
     if (response && !response.bodyUsed) await response.body?.cancel().catch(() => {});
     idle.dispose();
-    await feed?.terminate();
+    await feed?.close();
   }
 }
 

@@ -75,30 +75,38 @@ async function alreadyStored(ctx: ActionContext, action: TransferAction): Promis
   return remote.md5sum === (action.etag ?? await etagOfFile(action.localPath));
 }
 
-/** Streams one file as `multipart/form-data` part `file`, one try. */
+/**
+ * Streams one file as `multipart/form-data` part `file`, one try. The bytes are hashed as they
+ * are sent and the end of the body is held back until they are the file the plan decided on
+ * (its etag, when the plan knows it) and the file did not change while it was read; otherwise
+ * the request is aborted before its end, so the server stores nothing, and the try fails.
+ */
 async function send(ctx: ActionContext, action: TransferAction): Promise<ActionOutcome> {
   const { localPath, name } = action;
   const { tracker } = ctx;
   // The size may have changed since the walk; the body must announce the right one.
   const size = (await stat(localPath)).size;
   const boundary = `----qfieldcloud-${crypto.randomUUID()}`;
+  const changed = new AbortController();
+  const body = {
+    filename: name,
+    size,
+    boundary,
+    etag: action.etag,
+    onChanged: (error: Error) => changed.abort(error),
+  };
   tracker.start(name, size);
   // Small files are sent from memory (one read, Content-Length framing everywhere); larger
   // ones are streamed from disk so that memory stays flat whatever their size.
-  const small = size <= SMALL_UPLOAD_SIZE
-    ? await multipartFileBytes(localPath, { filename: name, size, boundary })
-    : undefined;
+  const small = size <= SMALL_UPLOAD_SIZE ? await multipartFileBytes(localPath, body) : undefined;
   const response = await ctx.core.request({
     method: "POST",
     path: [...uploadPath(ctx.projectId, ctx.type, ctx.jobId), name],
-    headers: small?.headers ??
-      multipartFileBody(localPath, { filename: name, size, boundary }).headers,
+    headers: small?.headers ?? multipartFileBody(localPath, body).headers,
     body: () => {
       if (small) return small.bytes;
       return multipartFileBody(localPath, {
-        filename: name,
-        size,
-        boundary,
+        ...body,
         onBytes: (bytes) => tracker.bytes(name, bytes, size),
       }).stream;
     },
@@ -106,7 +114,8 @@ async function send(ctx: ActionContext, action: TransferAction): Promise<ActionO
     retry: false,
     // The time to send the body is unbounded; only the wait for the answer would be limited.
     timeoutMs: 0,
-    signal: ctx.signal,
+    // A file that changed while it was read aborts the request at once, with that error.
+    signal: AbortSignal.any([ctx.signal, changed.signal]),
   });
   try {
     await response.text();
