@@ -14,17 +14,9 @@
  *
  * @module
  */
-import {
-  ACTIVE_JOB_STATUSES,
-  attachmentDirs,
-  type Delta,
-  type FileEntry,
-  type Job,
-  type JobType,
-  type Project,
-  type ServerState,
-  type User,
-} from "./state.ts";
+import type { Delta, FileEntry, Job, JobType, Project, User } from "./entities.ts";
+import { ACTIVE_JOB_STATUSES, attachmentDirs } from "./project_rules.ts";
+import type { ServerState } from "./server_state.ts";
 import {
   isQgisProjectFileName,
   type LayerReport,
@@ -107,7 +99,7 @@ export function packageStorageKey(projectId: string, jobId: string, name: string
  * @example
  * ```ts
  * import { packageFilesOf } from "./jobs.ts";
- * import type { Job } from "./state.ts";
+ * import type { Job } from "./entities.ts";
  * declare const job: Job;
  * for (const file of packageFilesOf(job)) console.log(file.name, file.size);
  * ```
@@ -124,7 +116,7 @@ export function packageFilesOf(job: Job): PackageFile[] {
  * @example
  * ```ts
  * import { addPackageFile, type PackageFile } from "./jobs.ts";
- * import type { Job } from "./state.ts";
+ * import type { Job } from "./entities.ts";
  * declare const job: Job, file: PackageFile;
  * addPackageFile(job, file);
  * ```
@@ -142,7 +134,7 @@ export function addPackageFile(job: Job, file: PackageFile): void {
  * @example
  * ```ts
  * import { packageLayersOf } from "./jobs.ts";
- * import type { Job } from "./state.ts";
+ * import type { Job } from "./entities.ts";
  * declare const job: Job;
  * const layers = packageLayersOf(job); // e.g. { points_1: { is_valid: true, ... } }
  * ```
@@ -166,7 +158,7 @@ const runners = new WeakMap<ServerState, JobRunner>();
  * @example
  * ```ts
  * import { failNextJob } from "./jobs.ts";
- * import { ServerState } from "./state.ts";
+ * import { ServerState } from "./server_state.ts";
  * const state = new ServerState();
  * failNextJob(state, "00000000-0000-0000-0000-000000000000", "Simulated worker crash");
  * ```
@@ -187,7 +179,7 @@ export function failNextJob(state: ServerState, projectId: string, message: stri
  * @example
  * ```ts
  * import { createJob } from "./jobs.ts";
- * import { ServerState } from "./state.ts";
+ * import { ServerState } from "./server_state.ts";
  * const state = new ServerState();
  * const alice = state.addUser({ username: "alice", password: "pw" });
  * const project = state.addProject({ name: "p1", owner: alice });
@@ -226,7 +218,7 @@ export function createJob(state: ServerState, options: CreateJobOptions): Job {
  * @example
  * ```ts
  * import { createJob, JobRunner } from "./jobs.ts";
- * import { ServerState } from "./state.ts";
+ * import { ServerState } from "./server_state.ts";
  * const state = new ServerState();
  * const runner = new JobRunner(state, { jobSeconds: 0.05 });
  * runner.start();

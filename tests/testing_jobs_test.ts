@@ -2,7 +2,7 @@
 // schema, the job runner's life cycle, and the HTTP routes of jobs/, packages/ and deltas/.
 import { expect } from "expect";
 import { startTestServer, type TestServer } from "../testing/mod.ts";
-import { ServerState } from "../testing/state.ts";
+import { ServerState } from "../testing/server_state.ts";
 import { createJob, failNextJob, JobRunner } from "../testing/jobs.ts";
 import { isValidQgisProject, layerReports, parseQgisProject } from "../testing/qgis.ts";
 import { deltafileError, validateDeltafile } from "../testing/deltafile.ts";
