@@ -486,7 +486,7 @@ async function loadProject(
   }
   let parsed: QgisProject;
   try {
-    parsed = await parseQgisProject(await readLatest(state, file));
+    parsed = parseQgisProject(await readLatest(state, file));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return failure(

@@ -24,8 +24,8 @@ const LAYERS = [
 ];
 
 Deno.test("qgis reader", async (t) => {
-  await t.step("reads version, layers and attachment dirs of a .qgs", async () => {
-    const project = await parseQgisProject(
+  await t.step("reads version, layers and attachment dirs of a .qgs", () => {
+    const project = parseQgisProject(
       encode(makeQgs({ layers: LAYERS, attachmentDirs: ["DCIM", "photos"], title: "survey" })),
     );
     expect(project.version).toBe("3.34.0-Prizren");
@@ -41,22 +41,24 @@ Deno.test("qgis reader", async (t) => {
   await t.step("reads .qgz archives, stored and deflated", async () => {
     for (const deflate of [false, true]) {
       const bytes = await makeQgz({ layers: LAYERS }, { deflate, entryName: "survey.qgs" });
-      const project = await parseQgisProject(bytes);
+      const project = parseQgisProject(bytes);
       expect(project.layers.length).toBe(3);
     }
   });
 
   await t.step("rejects bytes that are not a QGIS project", async () => {
-    expect(await isValidQgisProject(encode("<qgis><unclosed></qgis>"))).toBe(false);
-    expect(await isValidQgisProject(encode('<qgis version="latest"/>'))).toBe(false);
-    expect(await isValidQgisProject(encode('<project version="3.34.0"/>'))).toBe(false);
-    expect(await isValidQgisProject(encode("not xml at all"))).toBe(false);
-    expect(await isValidQgisProject(await zip({ "readme.txt": encode("x") }))).toBe(false);
-    expect(await isValidQgisProject(encode('<qgis version="3.28.1-Firenze"/>'))).toBe(true);
+    expect(isValidQgisProject(encode("<qgis><unclosed></qgis>"))).toBe(false);
+    expect(isValidQgisProject(encode('<qgis version="latest"/>'))).toBe(false);
+    expect(isValidQgisProject(encode('<project version="3.34.0"/>'))).toBe(false);
+    expect(isValidQgisProject(encode("not xml at all"))).toBe(false);
+    expect(isValidQgisProject(await zip({ "readme.txt": encode("x") }))).toBe(false);
+    const damaged = (await zip({ "a.qgs": encode(makeQgs({ layers: [] })) })).subarray(0, 40);
+    expect(isValidQgisProject(damaged)).toBe(false);
+    expect(isValidQgisProject(encode('<qgis version="3.28.1-Firenze"/>'))).toBe(true);
   });
 
-  await t.step("reports file layers without their file as invalid", async () => {
-    const project = await parseQgisProject(encode(makeQgs({ layers: LAYERS })));
+  await t.step("reports file layers without their file as invalid", () => {
+    const project = parseQgisProject(encode(makeQgs({ layers: LAYERS })));
     const report = layerReports(project, (path) => path === "data.gpkg");
     expect(report["points_1"]).toMatchObject({
       is_valid: true,
@@ -427,7 +429,7 @@ Deno.test("packages routes", async (t) => {
       const photo = await alice("GET", `packages/${id}/latest/files/DCIM/photo.jpg/`);
       expect(await photo.text()).toBe("jpeg bytes");
       const qgz = await alice("GET", `packages/${id}/latest/files/survey_qfield.qgz/`);
-      expect(await isValidQgisProject(new Uint8Array(await qgz.arrayBuffer()))).toBe(true);
+      expect(isValidQgisProject(new Uint8Array(await qgz.arrayBuffer()))).toBe(true);
       await expectError(
         await alice("GET", `packages/${id}/latest/files/nope.txt/`),
         404,

@@ -158,7 +158,7 @@ async function commitUpload(
     let qgisVersion: string | null = null;
     if (isQgis) {
       try {
-        qgisVersion = await qgisProjectFileVersion(await storage.readAll(blob.key));
+        qgisVersion = qgisProjectFileVersion(await storage.readAll(blob.key));
       } catch (error) {
         if (error instanceof InvalidQgisProjectError) {
           throw new ApiError("invalid_qgis_project_file");
