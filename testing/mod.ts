@@ -74,6 +74,7 @@ export {
   type UserInit,
 } from "./server_state.ts";
 export { failNextJob } from "./jobs.ts";
+export type { JobSchedule } from "./job_schedule.ts";
 export {
   BlobStorage,
   type BlobStorageOptions,

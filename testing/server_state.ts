@@ -14,6 +14,7 @@
  * @module
  */
 import { BlobStorage } from "./storage.ts";
+import { JobSchedule } from "./job_schedule.ts";
 import type {
   AuthToken,
   ClientType,
@@ -179,6 +180,8 @@ export class ServerState {
   readonly loginFailures: Map<string, LoginFailures> = new Map();
   /** Single sign-on providers listed after the credentials one (`server/info/`, `auth/providers/`). */
   readonly ssoProviders: Record<string, unknown>[] = [];
+  /** The job scheduler's state: failures asked for, the runner to wake. */
+  readonly jobSchedule: JobSchedule = new JobSchedule();
   #collaborators: ProjectCollaborator[] = [];
   #organizationMembers: OrganizationMember[] = [];
   #teamMembers: TeamMember[] = [];

@@ -21,7 +21,7 @@ import {
   packageFilesOf,
   packageLayersOf,
   packageStorageKey,
-} from "../jobs.ts";
+} from "../job_work.ts";
 import { downloadResponse } from "./files.ts";
 import { parseUuid, requireRole } from "./project_access.ts";
 
