@@ -57,6 +57,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import {
   Client,
   type Collaborator,
@@ -448,37 +449,37 @@ export function formatSummary(report: OnboardingReport): string {
   return `${head}, ${unchanged} unchanged, ${failed} failed, ${skipped} skipped${tail}`;
 }
 
-function parseArgs(args: string[]) {
-  const options: { file?: string; organization?: string; project?: string; dryRun: boolean } = {
-    dryRun: false,
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-    const value = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new Error(`Option ${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--dry-run") options.dryRun = true;
-    else if (flag === "--organization") options.organization = value();
-    else if (flag === "--project") options.project = value();
-    else if (flag.startsWith("-")) throw new Error(`Unknown option "${arg}"`);
-    else if (options.file === undefined) options.file = arg;
-    else throw new Error(`Unexpected argument "${arg}": give one CSV file`);
+const USAGE =
+  "Usage: onboard_from_csv.ts <file.csv> --organization <org> [--project <id>] [--dry-run]";
+
+/** Reads the command line: one CSV file and the options of the module doc. */
+function readArgs(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      "organization": { type: "string" },
+      "project": { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length > 1) {
+    throw new Error(`Unexpected argument "${positionals[1]}": give one CSV file`);
   }
-  return options;
+  return {
+    file: positionals[0],
+    organization: values.organization,
+    project: values.project,
+    dryRun: values["dry-run"],
+  };
 }
 
 async function main(args: string[]): Promise<number> {
-  const parsed = parseArgs(args);
+  const parsed = readArgs(args);
   const organization = parsed.organization ?? Deno.env.get("QFIELDCLOUD_ORGANIZATION");
   const projectId = parsed.project ?? Deno.env.get("QFIELDCLOUD_PROJECT_ID");
-  if (!parsed.file) {
-    throw new Error(
-      "Usage: onboard_from_csv.ts <file.csv> --organization <org> [--project <id>] [--dry-run]",
-    );
-  }
+  if (!parsed.file) throw new Error(USAGE);
   if (!organization) {
     throw new Error("Give the organization with --organization or QFIELDCLOUD_ORGANIZATION");
   }

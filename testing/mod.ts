@@ -54,24 +54,27 @@ export {
   type Job,
   type JobStatus,
   type JobType,
-  type LoginFailures,
   type OrganizationMember,
   type OrganizationRole,
   type Project,
   PROJECT_ROLES,
   type ProjectCollaborator,
-  type ProjectInit,
   type ProjectRole,
   type ProjectSeed,
   type ProjectType,
-  ServerState,
-  type ServerStateOptions,
   type TeamMember,
   type User,
-  type UserInit,
   type UserType,
-} from "./state.ts";
+} from "./entities.ts";
+export {
+  type LoginFailures,
+  type ProjectInit,
+  ServerState,
+  type ServerStateOptions,
+  type UserInit,
+} from "./server_state.ts";
 export { failNextJob } from "./jobs.ts";
+export type { JobSchedule } from "./job_schedule.ts";
 export {
   BlobStorage,
   type BlobStorageOptions,

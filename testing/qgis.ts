@@ -4,22 +4,14 @@
  * layers and attachment directories, and the per-layer report that
  * `packages/{id}/latest/` returns.
  *
- * This is a small, dependency-free reader, not QGIS: it checks that the XML is
- * well formed and has a `<qgis version="x.y.z…">` root, and decides a layer's
+ * This is a small reader, not QGIS: it checks that the XML is well formed
+ * (./xml.ts) and has a `<qgis version="x.y.z…">` root, and decides a layer's
  * validity from whether its data file is among the project's files.
  *
  * @module
  */
-
-/** One element of a parsed XML document. */
-export interface XmlElement {
-  /** Tag name, including any namespace prefix. */
-  name: string;
-  /** Attributes with entities decoded. */
-  attributes: Record<string, string>;
-  /** Child elements and text nodes, in document order. */
-  children: (XmlElement | string)[];
-}
+import { child, elements, find, parseXml, textOf, type XmlElement } from "./xml.ts";
+import { isZip, readZipFile } from "./zip.ts";
 
 /** A `<maplayer>` of a QGIS project. */
 export interface QgisLayer {
@@ -97,7 +89,7 @@ export interface LayerReport {
  * ```ts
  * import { InvalidQgisProjectError, parseQgisProject } from "./qgis.ts";
  * try {
- *   await parseQgisProject(new TextEncoder().encode("<html/>"));
+ *   parseQgisProject(new TextEncoder().encode("<html/>"));
  * } catch (error) {
  *   console.log(error instanceof InvalidQgisProjectError); // true
  * }
@@ -146,12 +138,12 @@ export function isQgisProjectFileName(name: string): boolean {
  * ```ts
  * import { parseQgisProject } from "./qgis.ts";
  * const xml = `<qgis version="3.34.0-Prizren"><projectlayers/></qgis>`;
- * const project = await parseQgisProject(new TextEncoder().encode(xml));
+ * const project = parseQgisProject(new TextEncoder().encode(xml));
  * console.log(project.version); // 3.34.0-Prizren
  * ```
  */
-export async function parseQgisProject(bytes: Uint8Array): Promise<QgisProject> {
-  const xmlBytes = isZip(bytes) ? await qgsFromZip(bytes) : bytes;
+export function parseQgisProject(bytes: Uint8Array): QgisProject {
+  const xmlBytes = isZip(bytes) ? qgsFromZip(bytes) : bytes;
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(xmlBytes);
@@ -194,11 +186,11 @@ export async function parseQgisProject(bytes: Uint8Array): Promise<QgisProject> 
  * ```ts
  * import { qgisProjectFileVersion } from "./qgis.ts";
  * const broken = `<qgis version="3.30.0-'s-Hertogenbosch"><title></qgis>`;
- * await qgisProjectFileVersion(new TextEncoder().encode(broken)); // "3.30.0"
+ * qgisProjectFileVersion(new TextEncoder().encode(broken)); // "3.30.0"
  * ```
  */
-export async function qgisProjectFileVersion(bytes: Uint8Array): Promise<string> {
-  const xmlBytes = isZip(bytes) ? await qgsFromZip(bytes) : bytes;
+export function qgisProjectFileVersion(bytes: Uint8Array): string {
+  const xmlBytes = isZip(bytes) ? qgsFromZip(bytes) : bytes;
   let root: XmlElement;
   try {
     // Python decodes and parses in chunks: bytes after the root tag are never looked at.
@@ -227,12 +219,12 @@ export async function qgisProjectFileVersion(bytes: Uint8Array): Promise<string>
  * @example
  * ```ts
  * import { isValidQgisProject } from "./qgis.ts";
- * await isValidQgisProject(new TextEncoder().encode("<html/>")); // false
+ * isValidQgisProject(new TextEncoder().encode("<html/>")); // false
  * ```
  */
-export async function isValidQgisProject(bytes: Uint8Array): Promise<boolean> {
+export function isValidQgisProject(bytes: Uint8Array): boolean {
   try {
-    await parseQgisProject(bytes);
+    parseQgisProject(bytes);
     return true;
   } catch (error) {
     if (error instanceof InvalidQgisProjectError) return false;
@@ -251,7 +243,7 @@ export async function isValidQgisProject(bytes: Uint8Array): Promise<boolean> {
  * @example
  * ```ts
  * import { layerReports, parseQgisProject } from "./qgis.ts";
- * const project = await parseQgisProject(new TextEncoder().encode(`<qgis version="3.34.0">
+ * const project = parseQgisProject(new TextEncoder().encode(`<qgis version="3.34.0">
  *   <projectlayers><maplayer type="vector"><id>pts</id><layername>points</layername>
  *   <datasource>./data.gpkg|layername=points</datasource><provider>ogr</provider></maplayer>
  *   </projectlayers></qgis>`));
@@ -396,218 +388,17 @@ function attachmentDirsOf(root: XmlElement): string[] {
   return values.length > 0 ? values : ["DCIM"];
 }
 
-// ---------------------------------------------------------------------------
-// Minimal XML reader
-
-function elements(el: XmlElement): XmlElement[] {
-  return el.children.filter((c): c is XmlElement => typeof c !== "string");
-}
-
-function child(el: XmlElement | undefined, name: string): XmlElement | undefined {
-  return el ? elements(el).find((c) => c.name === name) : undefined;
-}
-
-function find(el: XmlElement | undefined, path: string[]): XmlElement | undefined {
-  let node = el;
-  for (const name of path) node = child(node, name);
-  return node;
-}
-
-function textOf(el: XmlElement | undefined): string {
-  if (!el) return "";
-  return el.children.map((c) => typeof c === "string" ? c : textOf(c)).join("").trim();
-}
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, ref: string) => {
-    if (ref.startsWith("#x")) return String.fromCodePoint(parseInt(ref.slice(2), 16));
-    if (ref.startsWith("#")) return String.fromCodePoint(parseInt(ref.slice(1), 10));
-    const value = ENTITIES[ref];
-    if (value === undefined) throw new SyntaxError(`Unknown entity "${whole}"`);
-    return value;
-  });
-}
-
-const NAME = /^[A-Za-z_:][-A-Za-z0-9_:.]*/;
-
-/**
- * Parses a well-formed XML document into its root element. Supports the
- * subset QGIS writes: declaration, DOCTYPE, comments, CDATA, processing
- * instructions, elements, attributes and the predefined/numeric entities.
- *
- * With `rootTagOnly`, stops after the root's start tag and returns the root without
- * children, as the first `start` event of Python's `iterparse` sees it.
- *
- * @throws {SyntaxError} for malformed XML.
- * @example
- * ```ts
- * import { parseXml } from "./qgis.ts";
- * parseXml(`<a x="1"><b>t</b></a>`).attributes.x; // "1"
- * ```
- */
-export function parseXml(text: string, options: { rootTagOnly?: boolean } = {}): XmlElement {
-  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-
-  const fail = (message: string): never => {
-    const line = text.slice(0, pos).split("\n").length;
-    throw new SyntaxError(`${message} at line ${line}`);
-  };
-  const skipPast = (marker: string, what: string) => {
-    const end = text.indexOf(marker, pos);
-    if (end < 0) fail(`Unterminated ${what}`);
-    pos = end + marker.length;
-  };
-
-  while (pos < text.length) {
-    const lt = text.indexOf("<", pos);
-    const chunk = text.slice(pos, lt < 0 ? text.length : lt);
-    if (chunk.length > 0) {
-      if (stack.length > 0) stack[stack.length - 1].children.push(decodeEntities(chunk));
-      else if (chunk.trim() !== "") fail("Text outside the root element");
-    }
-    if (lt < 0) break;
-    pos = lt;
-    if (text.startsWith("<!--", pos)) skipPast("-->", "comment");
-    else if (text.startsWith("<![CDATA[", pos)) {
-      const end = text.indexOf("]]>", pos);
-      if (end < 0 || stack.length === 0) fail("Misplaced or unterminated CDATA");
-      stack[stack.length - 1].children.push(text.slice(pos + 9, end));
-      pos = end + 3;
-    } else if (text.startsWith("<?", pos)) skipPast("?>", "processing instruction");
-    else if (text.startsWith("<!DOCTYPE", pos)) {
-      if (root || stack.length > 0) fail("Misplaced DOCTYPE");
-      const bracket = text.indexOf("[", pos);
-      const close = text.indexOf(">", pos);
-      if (bracket >= 0 && bracket < close) skipPast("]>", "DOCTYPE");
-      else skipPast(">", "DOCTYPE");
-    } else if (text.startsWith("</", pos)) {
-      pos += 2;
-      const name = NAME.exec(text.slice(pos, pos + 256))?.[0] ?? fail("Bad closing tag");
-      pos += name.length;
-      while (/\s/.test(text[pos] ?? "")) pos++;
-      if (text[pos] !== ">") fail(`Bad closing tag </${name}`);
-      pos++;
-      const open = stack.pop();
-      if (!open || open.name !== name) fail(`Mismatched closing tag </${name}>`);
-    } else {
-      pos++;
-      const name = NAME.exec(text.slice(pos, pos + 256))?.[0] ?? fail("Bad tag name");
-      pos += name.length;
-      const el: XmlElement = { name, attributes: {}, children: [] };
-      for (;;) {
-        const ws = /^\s*/.exec(text.slice(pos, pos + 4096))![0].length;
-        pos += ws;
-        if (text.startsWith("/>", pos) || text[pos] === ">") break;
-        if (ws === 0) fail(`Expected whitespace in <${name}>`);
-        const attr = NAME.exec(text.slice(pos, pos + 256))?.[0] ??
-          fail(`Bad attribute in <${name}>`);
-        pos += attr.length;
-        const eq = /^\s*=\s*(["'])/.exec(text.slice(pos, pos + 256)) ??
-          fail(`Expected a quoted value for "${attr}"`);
-        pos += eq[0].length;
-        const end = text.indexOf(eq[1], pos);
-        if (end < 0) fail(`Unterminated value of "${attr}"`);
-        const raw = text.slice(pos, end);
-        if (raw.includes("<")) fail(`"<" in the value of "${attr}"`);
-        if (attr in el.attributes) fail(`Duplicate attribute "${attr}"`);
-        el.attributes[attr] = decodeEntities(raw);
-        pos = end + 1;
-      }
-      if (stack.length > 0) stack[stack.length - 1].children.push(el);
-      else if (root) fail("More than one root element");
-      else root = el;
-      if (options.rootTagOnly) return el;
-      if (text.startsWith("/>", pos)) pos += 2;
-      else {
-        pos++;
-        stack.push(el);
-      }
-    }
-  }
-  if (stack.length > 0) fail(`Unclosed element <${stack[stack.length - 1].name}>`);
-  if (!root) fail("No root element");
-  return root!;
-}
-
-// ---------------------------------------------------------------------------
-// Zip (.qgz)
-
-function isZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 &&
-    bytes[3] === 4;
-}
-
-interface ZipEntry {
-  name: string;
-  method: number;
-  compressedSize: number;
-  localHeaderOffset: number;
-}
-
-/**
- * Lists the entries of a zip archive from its central directory.
- *
- * @throws {InvalidQgisProjectError} for a damaged archive.
- */
-function zipEntries(bytes: Uint8Array): ZipEntry[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let eocd = -1;
-  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new InvalidQgisProjectError("QGIS project archive has no zip directory");
-  const count = view.getUint16(eocd + 10, true);
-  let offset = view.getUint32(eocd + 16, true);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    if (offset + 46 > bytes.length || view.getUint32(offset, true) !== 0x02014b50) {
-      throw new InvalidQgisProjectError("QGIS project archive has a damaged zip directory");
-    }
-    const nameLength = view.getUint16(offset + 28, true);
-    const extraLength = view.getUint16(offset + 30, true);
-    const commentLength = view.getUint16(offset + 32, true);
-    entries.push({
-      method: view.getUint16(offset + 10, true),
-      compressedSize: view.getUint32(offset + 20, true),
-      localHeaderOffset: view.getUint32(offset + 42, true),
-      name: new TextDecoder().decode(bytes.subarray(offset + 46, offset + 46 + nameLength)),
-    });
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
-async function qgsFromZip(bytes: Uint8Array): Promise<Uint8Array> {
-  const entry = zipEntries(bytes).find((e) => /\.qgs$/i.test(e.name) && !e.name.includes("/"));
-  if (!entry) throw new InvalidQgisProjectError("QGIS project archive holds no .qgs file");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = entry.localHeaderOffset;
-  if (at + 30 > bytes.length || view.getUint32(at, true) !== 0x04034b50) {
-    throw new InvalidQgisProjectError(`QGIS project archive entry "${entry.name}" is damaged`);
-  }
-  const start = at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
-  const data = bytes.subarray(start, start + entry.compressedSize);
-  if (entry.method === 0) return data;
-  if (entry.method !== 8) {
-    throw new InvalidQgisProjectError(
-      `QGIS project archive entry "${entry.name}" uses unsupported compression ${entry.method}`,
-    );
-  }
+/** The `.qgs` at the top of a `.qgz` archive. */
+function qgsFromZip(bytes: Uint8Array): Uint8Array {
+  let qgs;
   try {
-    const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
-      .pipeThrough(new DecompressionStream("deflate-raw"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    qgs = readZipFile(bytes, (name) => /\.qgs$/i.test(name) && !name.includes("/"));
   } catch (cause) {
     throw new InvalidQgisProjectError(
-      `QGIS project archive entry "${entry.name}" cannot be inflated`,
+      `QGIS project archive is damaged: ${(cause as Error).message}`,
       { cause },
     );
   }
+  if (!qgs) throw new InvalidQgisProjectError("QGIS project archive holds no .qgs file");
+  return qgs.content;
 }

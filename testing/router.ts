@@ -22,7 +22,8 @@
  * @module
  */
 import { multipartBoundary, type MultipartPart, parseMultipart } from "./multipart.ts";
-import type { AuthToken, ServerState, User } from "./state.ts";
+import type { AuthToken, User } from "./entities.ts";
+import type { ServerState } from "./server_state.ts";
 
 /**
  * Error codes with their message and status, as the server's exception handler answers them
@@ -557,7 +558,7 @@ export const API_PREFIX = "/api/v1/";
  * @example
  * ```ts
  * import { Router } from "./router.ts";
- * import { ServerState } from "./state.ts";
+ * import { ServerState } from "./server_state.ts";
  * const router = new Router(new ServerState());
  * router.add("GET", "ping/", (ctx) => ctx.json({ pong: true }), { allowAnonymous: true });
  * const res = await router.handle(new Request("http://127.0.0.1/api/v1/ping/"));

@@ -9,14 +9,9 @@ import { PROXY_500_HTML } from "./proxy_500.ts";
 import { emptyResponse, type RequestInfo, Router } from "./router.ts";
 import { registerRoutes } from "./routes/mod.ts";
 import { storeProjectFile } from "./routes/files.ts";
-import {
-  isProjectRole,
-  type OrganizationRole,
-  type Project,
-  type ProjectType,
-  ServerState,
-  type User,
-} from "./state.ts";
+import type { OrganizationRole, Project, ProjectType, User } from "./entities.ts";
+import { isProjectRole } from "./project_rules.ts";
+import { ServerState } from "./server_state.ts";
 import { BlobStorage } from "./storage.ts";
 import { failNextJob, JobRunner } from "./jobs.ts";
 import { FakeOidcProvider, OIDC_PREFIX } from "./sso_provider.ts";
@@ -337,7 +332,7 @@ class TestServerImpl implements TestServer {
       storage: new BlobStorage({ dir: options.storageDir }),
     });
     this.router = new Router(this.state, { quiet: options.quiet });
-    registerRoutes(this.router, this.state);
+    registerRoutes(this.router);
     this.#runner = new JobRunner(this.state, { jobSeconds: this.state.jobSeconds });
     this.#tls = options.tls !== undefined;
     const latencyMs = options.latencyMs ?? 0;
@@ -640,20 +635,12 @@ class TestServerImpl implements TestServer {
       throw new RangeError(`User "${username}" owns organization "${org}"`);
     }
     const existing = this.state.findMember(organization, member);
-    const now = this.state.now();
-    if (existing) {
-      existing.role = role;
-      existing.updatedAt = now;
+    if (!existing) {
+      this.state.addOrganizationMember(organization, member, role);
       return;
     }
-    this.state.organizationMembers.push({
-      organization,
-      member,
-      role,
-      isPublic: false,
-      createdAt: now,
-      updatedAt: now,
-    });
+    existing.role = role;
+    existing.updatedAt = this.state.now();
   }
 
   addTeam(org: string, team: string, members: string[] = []): void {
@@ -663,7 +650,7 @@ class TestServerImpl implements TestServer {
     for (const name of members) {
       const member = this.#user(name);
       if (!this.state.findTeamMember(teamUser, member)) {
-        this.state.teamMembers.push({ team: teamUser, member });
+        this.state.addTeamMember(teamUser, member);
       }
     }
   }
@@ -688,22 +675,13 @@ class TestServerImpl implements TestServer {
     const project = this.#project(projectId);
     const collaborator = this.#user(username);
     if (!isProjectRole(role)) throw new RangeError(`Unknown project role "${role}"`);
-    const now = this.state.now();
     const existing = this.state.findCollaborator(project, collaborator);
-    if (existing) {
-      existing.role = role;
-      existing.updatedAt = now;
+    if (!existing) {
+      this.state.addCollaborator(project, collaborator, role);
       return;
     }
-    this.state.collaborators.push({
-      project,
-      collaborator,
-      role,
-      createdBy: null,
-      updatedBy: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    existing.role = role;
+    existing.updatedAt = this.state.now();
   }
 
   async putFile(projectId: string, name: string, content: Uint8Array | string): Promise<void> {

@@ -27,7 +27,8 @@
  * @module
  */
 import { ApiError } from "./router.ts";
-import type { ServerState, User } from "./state.ts";
+import type { User } from "./entities.ts";
+import type { ServerState } from "./server_state.ts";
 import type { FakeOidcProvider } from "./sso_provider.ts";
 
 /** Django's `SESSION_COOKIE_AGE` default: two weeks. */

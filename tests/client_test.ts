@@ -8,8 +8,9 @@ import {
   QfcRequestException,
   QfcTimeoutException,
 } from "../mod.ts";
-import { startTestServer, type TestServer } from "../testing/mod.ts";
+import type { TestServer } from "../testing/mod.ts";
 import { makeQgs } from "./fixtures/qgis_project.ts";
+import { withServer } from "./fixtures/server.ts";
 
 const USERS = [
   { username: "alice", password: "alice-pw", email: "alice@example.org" },
@@ -17,21 +18,13 @@ const USERS = [
   { username: "carol", password: "carol-pw" },
 ];
 
-/** Starts a server with three users and an organization owned by alice, for one test. */
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startTestServer({
-    users: USERS,
-    organizations: [{ name: "acme", owner: "alice" }],
-    jobSeconds: 0.1,
-    quiet: true,
-  });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+const OPTIONS = {
+  users: USERS,
+  organizations: [{ name: "acme", owner: "alice" }],
+  jobSeconds: 0.1,
+};
 
+/** Starts a server with three users and an organization owned by alice, for one test. */
 function clientFor(server: TestServer, username?: string): Client {
   return new Client({
     url: server.url,
@@ -50,7 +43,7 @@ async function failure(promise: Promise<unknown>): Promise<QfcRequestException> 
 const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 
 Deno.test("authentication", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     await t.step("login stores the token and returns the user", async () => {
       const client = clientFor(server);
       const answer = await client.login("alice", "alice-pw");
@@ -95,7 +88,7 @@ Deno.test("authentication", async (t) => {
 });
 
 Deno.test("server status and info need no token", async () => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const client = clientFor(server);
     const status = await client.checkServerStatus();
     expect([status.database, status.storage]).toEqual(["ok", "ok"]);
@@ -105,7 +98,7 @@ Deno.test("server status and info need no token", async () => {
 });
 
 Deno.test("projects", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const alice = clientFor(server, "alice");
     const bob = clientFor(server, "bob");
     let projectId = "";
@@ -192,7 +185,7 @@ Deno.test("projects", async (t) => {
 });
 
 Deno.test("listProjects follows pages and a Pagination gives one page", async () => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const names = Array.from({ length: 230 }, (_, i) => `p${String(i).padStart(3, "0")}`);
     for (const name of names) server.addProject({ name, owner: "alice" });
     const alice = clientFor(server, "alice");
@@ -206,7 +199,7 @@ Deno.test("listProjects follows pages and a Pagination gives one page", async ()
 });
 
 Deno.test("files listing adds the etag", async () => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const { id } = server.addProject({ name: "files", owner: "alice" });
     await server.putFile(id, "DCIM/photo 1.jpg", "Hello!");
     await server.putFile(id, "DCIM/photo 1.jpg", "Hello!");
@@ -221,7 +214,7 @@ Deno.test("files listing adds the etag", async () => {
 });
 
 Deno.test("jobs", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const alice = clientFor(server, "alice");
     const { id: projectId } = server.addProject({ name: "jobs", owner: "alice" });
 
@@ -317,7 +310,7 @@ Deno.test("jobs", async (t) => {
 });
 
 Deno.test("deltas", async () => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const alice = clientFor(server, "alice");
     const { id: projectId } = server.addProject({ name: "deltas", owner: "alice" });
     await server.putFile(projectId, "project.qgs", makeQgs({ layers: [] }));
@@ -357,7 +350,7 @@ Deno.test("deltas", async () => {
 });
 
 Deno.test("collaborators", async () => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const alice = clientFor(server, "alice");
     const { id } = server.addProject({ name: "shared", owner: "alice" });
     const added = await alice.addProjectCollaborator(id, "bob", "editor");
@@ -379,7 +372,7 @@ Deno.test("collaborators", async () => {
 });
 
 Deno.test("organization members and teams", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const alice = clientFor(server, "alice");
 
     await t.step("members", async () => {

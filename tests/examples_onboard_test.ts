@@ -259,6 +259,30 @@ Deno.test("onboardFromCsv() against the test server", async (t) => {
         await Deno.remove(dir, { recursive: true });
       }
     });
+
+    await t.step("the script exits 2 with one line for bad arguments", async () => {
+      const run = async (...args: string[]) => {
+        const output = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", EXAMPLE, ...args],
+          env: { QFIELDCLOUD_URL: server.url, QFIELDCLOUD_TOKEN: token },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+      };
+      expect(await run("--organization=survey-org")).toEqual({
+        code: 2,
+        stderr: "onboard_from_csv: Usage: onboard_from_csv.ts <file.csv> --organization <org> " +
+          "[--project <id>] [--dry-run]\n",
+      });
+      expect(await run("a.csv", "b.csv", "--organization", "survey-org")).toEqual({
+        code: 2,
+        stderr: 'onboard_from_csv: Unexpected argument "b.csv": give one CSV file\n',
+      });
+      const unknown = await run("a.csv", "--organisation", "survey-org");
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/^onboard_from_csv: Unknown option '--organisation'.*\n$/);
+    });
   } finally {
     await server.close();
   }

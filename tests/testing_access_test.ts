@@ -2,36 +2,12 @@
 // (opengisch/QFieldCloud docker-app/qfieldcloud/core/views/collaborators_views.py,
 // members_views.py and teams_views.py) with their permissions and error codes.
 import { expect } from "expect";
-import { startTestServer, type TestServer } from "../testing/mod.ts";
+import type { TestServer } from "../testing/mod.ts";
+import { apiAs, expectError, withServer } from "./fixtures/server.ts";
 
-type Api = (
-  method: string,
-  path: string,
-  form?: Record<string, string>,
-) => Promise<Response>;
-
-function apiFor(server: TestServer, username: string): Api {
-  const token = server.createToken(username);
-  return (method, path, form) =>
-    fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Token ${token}` },
-      body: form ? new URLSearchParams(form) : undefined,
-    });
-}
-
-async function expectError(response: Response, status: number, code: string): Promise<void> {
-  const body = await response.json();
-  expect([response.status, body.code]).toEqual([status, code]);
-}
-
-async function expectJson(response: Response, status: number): Promise<unknown> {
-  expect(response.status).toBe(status);
-  return await response.json();
-}
-
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startTestServer({
+/** A server where alice owns acme, bob administrates it and carol is a member. */
+function withAcme(fn: (server: TestServer) => Promise<void>): Promise<void> {
+  const options = {
     users: [
       { username: "alice", password: "a" },
       { username: "bob", password: "b" },
@@ -41,22 +17,24 @@ async function withServer(fn: (server: TestServer) => Promise<void>): Promise<vo
     ],
     organizations: [{ name: "acme", owner: "alice" }],
     jobSeconds: 0.05,
-    quiet: true,
-  });
-  try {
+  };
+  return withServer(options, (server) => {
     server.addOrganizationMember("acme", "bob", "admin");
     server.addOrganizationMember("acme", "carol", "member");
-    await fn(server);
-  } finally {
-    await server.close();
-  }
+    return fn(server);
+  });
+}
+
+async function expectJson(response: Response, status: number): Promise<unknown> {
+  expect(response.status).toBe(status);
+  return await response.json();
 }
 
 Deno.test("collaborators routes", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, "alice");
-    const bob = apiFor(server, "bob");
-    const carol = apiFor(server, "carol");
+  await withAcme(async (server) => {
+    const alice = apiAs(server, "alice");
+    const bob = apiAs(server, "bob");
+    const carol = apiAs(server, "carol");
     const { id } = server.addProject({ name: "orgproject", owner: "acme" });
     const solo = server.addProject({ name: "solo", owner: "alice" }).id;
     server.addTeam("acme", "surveyors");
@@ -164,10 +142,10 @@ Deno.test("collaborators routes", async (t) => {
 });
 
 Deno.test("organization members routes", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, "alice");
-    const carol = apiFor(server, "carol");
-    const eve = apiFor(server, "eve");
+  await withAcme(async (server) => {
+    const alice = apiAs(server, "alice");
+    const carol = apiAs(server, "carol");
+    const eve = apiAs(server, "eve");
 
     await t.step("any user may read an organization's members", async () => {
       const members = await expectJson(await eve("GET", "members/acme/"), 200);
@@ -251,11 +229,11 @@ Deno.test("organization members routes", async (t) => {
 });
 
 Deno.test("teams routes", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, "alice");
-    const bob = apiFor(server, "bob");
-    const carol = apiFor(server, "carol");
-    const eve = apiFor(server, "eve");
+  await withAcme(async (server) => {
+    const alice = apiAs(server, "alice");
+    const bob = apiAs(server, "bob");
+    const carol = apiAs(server, "carol");
+    const eve = apiAs(server, "eve");
     const teams = "organizations/acme/teams/";
 
     await t.step("organization admins create teams; others get 403", async () => {

@@ -1,26 +1,21 @@
 // Raw-fetch tests of the test server's file endpoints: listing formats, the
 // upload validation order, versions, etag vectors, downloads and deletion.
 import { expect } from "expect";
-import { startTestServer, type TestServer } from "../testing/mod.ts";
+import type { TestServer, TestServerOptions } from "../testing/mod.ts";
+import { withServer } from "./fixtures/server.ts";
 
 const QGS = '<qgis version="3.34.0-Prizren"><projectlayers/></qgis>';
 
-async function withServer(
+/** A server with alice's project "p1": runs `fn` with alice's headers and the project id. */
+function withProject(
   fn: (server: TestServer, headers: HeadersInit, projectId: string) => Promise<void>,
-  options: Parameters<typeof startTestServer>[0] = {},
+  options: TestServerOptions = {},
 ): Promise<void> {
-  const server = await startTestServer({
-    users: [{ username: "alice", password: "pw" }, { username: "bob", password: "pw" }],
-    quiet: true,
-    jobSeconds: 0.01,
-    ...options,
-  });
-  try {
+  const users = [{ username: "alice", password: "pw" }, { username: "bob", password: "pw" }];
+  return withServer({ users, jobSeconds: 0.01, ...options }, (server) => {
     const { id } = server.addProject({ name: "p1", owner: "alice" });
-    await fn(server, { Authorization: `Token ${server.createToken("alice", "cli|t")}` }, id);
-  } finally {
-    await server.close();
-  }
+    return fn(server, { Authorization: `Token ${server.createToken("alice", "cli|t")}` }, id);
+  });
 }
 
 function multipart(parts: [string, BlobPart, string?][]): FormData {
@@ -51,7 +46,7 @@ async function upload(
 const file = (content: BlobPart) => multipart([["file", content, "ignored-name"]]);
 
 Deno.test("test server files: listing formats and etag vectors", async (t) => {
-  await withServer(async (server, headers, id) => {
+  await withProject(async (server, headers, id) => {
     await t.step(
       "Hello! uploads to the server's md5sum/sha256, 201 {} with Location",
       async () => {
@@ -119,7 +114,7 @@ Deno.test("test server files: listing formats and etag vectors", async (t) => {
 });
 
 Deno.test("test server files: versions beyond keepVersions are purged", async () => {
-  await withServer(async (server, headers, id) => {
+  await withProject(async (server, headers, id) => {
     for (const content of ["1", "2", "3", "4"]) {
       await upload(server, headers, id, "v.txt", file(content));
     }
@@ -133,7 +128,7 @@ Deno.test("test server files: versions beyond keepVersions are purged", async ()
 });
 
 Deno.test("test server files: upload validation order", async (t) => {
-  await withServer(async (server, headers, id) => {
+  await withProject(async (server, headers, id) => {
     const code = async (name: string, body: BodyInit, h: HeadersInit = headers) =>
       (await upload(server, h, id, name, body)).body as { code: string };
 
@@ -219,7 +214,7 @@ Deno.test("test server files: upload validation order", async (t) => {
 });
 
 Deno.test("test server files: over_quota is a 402 after the QGIS check", async () => {
-  await withServer(async (server, headers, id) => {
+  await withProject(async (server, headers, id) => {
     expect((await upload(server, headers, id, "a.bin", file("12345678"))).status).toBe(201);
     const bad = await upload(server, headers, id, "x.qgs", file("<html/>"));
     expect((bad.body as { code: string }).code).toBe("invalid_qgis_project_file");
@@ -233,7 +228,7 @@ Deno.test("test server files: over_quota is a 402 after the QGIS check", async (
 });
 
 Deno.test("test server files: downloads", async (t) => {
-  await withServer(async (server, headers, id) => {
+  await withProject(async (server, headers, id) => {
     await server.putFile(id, "dir/ä b.txt", "0123456789");
     const url = `${server.url}files/${id}/dir/%C3%A4%20b.txt/`;
     const etag = (await (await fetch(`${server.url}files/${id}/`, { headers })).json())[0].md5sum;
@@ -303,7 +298,7 @@ Deno.test("test server files: downloads", async (t) => {
 });
 
 Deno.test("test server files: deletion rules", async (t) => {
-  await withServer(async (server, headers, id) => {
+  await withProject(async (server, headers, id) => {
     const del = async (name: string, extra: HeadersInit = {}, query = "") => {
       const res = await fetch(`${server.url}files/${id}/${name}/${query}`, {
         method: "DELETE",
@@ -375,7 +370,7 @@ Deno.test("test server files: deletion rules", async (t) => {
 Deno.test("test server files: a large upload streams to storageDir", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await withServer(async (server, headers, id) => {
+    await withProject(async (server, headers, id) => {
       const size = 96 * 1024 * 1024;
       const boundary = "----qfc-test-boundary";
       const head = new TextEncoder().encode(

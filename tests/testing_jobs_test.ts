@@ -1,12 +1,13 @@
 // The test server's jobs, packages and deltas: the QGIS reader, the delta
 // schema, the job runner's life cycle, and the HTTP routes of jobs/, packages/ and deltas/.
 import { expect } from "expect";
-import { startTestServer, type TestServer } from "../testing/mod.ts";
-import { ServerState } from "../testing/state.ts";
+import type { TestServer } from "../testing/mod.ts";
+import { ServerState } from "../testing/server_state.ts";
 import { createJob, failNextJob, JobRunner } from "../testing/jobs.ts";
 import { isValidQgisProject, layerReports, parseQgisProject } from "../testing/qgis.ts";
 import { deltafileError, validateDeltafile } from "../testing/deltafile.ts";
 import { makeQgs, makeQgz, zip } from "./fixtures/qgis_project.ts";
+import { type Api, apiAs, apiFor, expectError, withServer } from "./fixtures/server.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -23,8 +24,8 @@ const LAYERS = [
 ];
 
 Deno.test("qgis reader", async (t) => {
-  await t.step("reads version, layers and attachment dirs of a .qgs", async () => {
-    const project = await parseQgisProject(
+  await t.step("reads version, layers and attachment dirs of a .qgs", () => {
+    const project = parseQgisProject(
       encode(makeQgs({ layers: LAYERS, attachmentDirs: ["DCIM", "photos"], title: "survey" })),
     );
     expect(project.version).toBe("3.34.0-Prizren");
@@ -40,22 +41,24 @@ Deno.test("qgis reader", async (t) => {
   await t.step("reads .qgz archives, stored and deflated", async () => {
     for (const deflate of [false, true]) {
       const bytes = await makeQgz({ layers: LAYERS }, { deflate, entryName: "survey.qgs" });
-      const project = await parseQgisProject(bytes);
+      const project = parseQgisProject(bytes);
       expect(project.layers.length).toBe(3);
     }
   });
 
   await t.step("rejects bytes that are not a QGIS project", async () => {
-    expect(await isValidQgisProject(encode("<qgis><unclosed></qgis>"))).toBe(false);
-    expect(await isValidQgisProject(encode('<qgis version="latest"/>'))).toBe(false);
-    expect(await isValidQgisProject(encode('<project version="3.34.0"/>'))).toBe(false);
-    expect(await isValidQgisProject(encode("not xml at all"))).toBe(false);
-    expect(await isValidQgisProject(await zip({ "readme.txt": encode("x") }))).toBe(false);
-    expect(await isValidQgisProject(encode('<qgis version="3.28.1-Firenze"/>'))).toBe(true);
+    expect(isValidQgisProject(encode("<qgis><unclosed></qgis>"))).toBe(false);
+    expect(isValidQgisProject(encode('<qgis version="latest"/>'))).toBe(false);
+    expect(isValidQgisProject(encode('<project version="3.34.0"/>'))).toBe(false);
+    expect(isValidQgisProject(encode("not xml at all"))).toBe(false);
+    expect(isValidQgisProject(await zip({ "readme.txt": encode("x") }))).toBe(false);
+    const damaged = (await zip({ "a.qgs": encode(makeQgs({ layers: [] })) })).subarray(0, 40);
+    expect(isValidQgisProject(damaged)).toBe(false);
+    expect(isValidQgisProject(encode('<qgis version="3.28.1-Firenze"/>'))).toBe(true);
   });
 
-  await t.step("reports file layers without their file as invalid", async () => {
-    const project = await parseQgisProject(encode(makeQgs({ layers: LAYERS })));
+  await t.step("reports file layers without their file as invalid", () => {
+    const project = parseQgisProject(encode(makeQgs({ layers: LAYERS })));
     const report = layerReports(project, (path) => path === "data.gpkg");
     expect(report["points_1"]).toMatchObject({
       is_valid: true,
@@ -195,34 +198,6 @@ Deno.test("job runner", async (t) => {
 // ---------------------------------------------------------------------------
 // HTTP
 
-interface Api {
-  (method: string, path: string, init?: {
-    form?: Record<string, string>;
-    json?: unknown;
-    body?: BodyInit;
-    headers?: Record<string, string>;
-  }): Promise<Response>;
-}
-
-function apiFor(server: TestServer, token: string | undefined): Api {
-  return (method, path, init = {}) => {
-    const headers: Record<string, string> = { ...init.headers };
-    if (token) headers.authorization = `Token ${token}`;
-    let body: BodyInit | undefined = init.body;
-    if (init.form) body = new URLSearchParams(init.form);
-    if (init.json !== undefined) {
-      body = JSON.stringify(init.json);
-      headers["content-type"] = "application/json";
-    }
-    return fetch(`${server.url}${path}`, { method, headers, body });
-  };
-}
-
-async function expectError(response: Response, status: number, code: string): Promise<void> {
-  const body = await response.json();
-  expect([response.status, body.code]).toEqual([status, code]);
-}
-
 async function waitForJob(api: Api, id: string): Promise<Record<string, unknown>> {
   const began = Date.now();
   while (Date.now() - began < 5000) {
@@ -233,22 +208,14 @@ async function waitForJob(api: Api, id: string): Promise<Record<string, unknown>
   throw new Error(`Job ${id} did not finish`);
 }
 
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startTestServer({
-    users: [
-      { username: "alice", password: "a" },
-      { username: "bob", password: "b" },
-      { username: "eve", password: "e" },
-    ],
-    jobSeconds: 0.06,
-    quiet: true,
-  });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+const OPTIONS = {
+  users: [
+    { username: "alice", password: "a" },
+    { username: "bob", password: "b" },
+    { username: "eve", password: "e" },
+  ],
+  jobSeconds: 0.06,
+};
 
 /** Waits until no job of the server is pending, queued or started. */
 async function settle(server: TestServer): Promise<void> {
@@ -262,10 +229,10 @@ async function settle(server: TestServer): Promise<void> {
 const QGS = makeQgs({ layers: LAYERS });
 
 Deno.test("jobs routes", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, server.createToken("alice"));
-    const bob = apiFor(server, server.createToken("bob"));
-    const eve = apiFor(server, server.createToken("eve"));
+  await withServer(OPTIONS, async (server) => {
+    const alice = apiAs(server, "alice");
+    const bob = apiAs(server, "bob");
+    const eve = apiAs(server, "eve");
     const { id } = server.addProject({ name: "survey", owner: "alice" });
     server.addCollaborator(id, "bob", "reader");
 
@@ -281,7 +248,7 @@ Deno.test("jobs routes", async (t) => {
     });
 
     await t.step("POST jobs/ rejects what the server rejects", async () => {
-      const post = (api: Api, form: Record<string, string>) => api("POST", "jobs/", { form });
+      const post = (api: Api, form: Record<string, string>) => api("POST", "jobs/", form);
       await expectError(await post(alice, { type: "package" }), 404, "object_not_found");
       await expectError(
         await post(eve, { project_id: id, type: "package" }),
@@ -319,9 +286,11 @@ Deno.test("jobs routes", async (t) => {
 
     let packageId = "";
     await t.step("package force=0 creates one job, then returns the unfinished one", async () => {
-      const first = await alice("POST", "jobs/", {
-        json: { project_id: id, type: "package", force: 0 },
-      });
+      const first = await alice(
+        "POST",
+        "jobs/",
+        JSON.stringify({ project_id: id, type: "package", force: 0 }),
+      );
       expect(first.status).toBe(201);
       const job = await first.json();
       expect(Object.keys(job)).toEqual([
@@ -339,12 +308,10 @@ Deno.test("jobs routes", async (t) => {
       ]);
       expect(job).toMatchObject({ status: "pending", type: "package", project_id: id });
       expect(job.created_by).toBe(server.state.findUser("alice")!.pk);
-      const again = await bob("POST", "jobs/", { form: { project_id: id, type: "package" } });
+      const again = await bob("POST", "jobs/", { project_id: id, type: "package" });
       expect(again.status).toBe(200);
       expect((await again.json()).id).toBe(job.id);
-      const forced = await alice("POST", "jobs/", {
-        form: { project_id: id, type: "package", force: "1" },
-      });
+      const forced = await alice("POST", "jobs/", { project_id: id, type: "package", force: "1" });
       expect(forced.status).toBe(201);
       expect((await forced.json()).id).not.toBe(job.id);
       packageId = job.id;
@@ -394,11 +361,11 @@ Deno.test("jobs routes", async (t) => {
 });
 
 Deno.test("packages routes", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const aliceToken = server.createToken("alice");
     const alice = apiFor(server, aliceToken);
-    const bob = apiFor(server, server.createToken("bob"));
-    const eve = apiFor(server, server.createToken("eve"));
+    const bob = apiAs(server, "bob");
+    const eve = apiAs(server, "eve");
     const { id } = server.addProject({ name: "survey", owner: "alice" });
     server.addCollaborator(id, "bob", "reader");
 
@@ -413,9 +380,7 @@ Deno.test("packages routes", async (t) => {
     await settle(server);
 
     await t.step("a finished package lists its files, the attachments and the layers", async () => {
-      const job = await (await alice("POST", "jobs/", {
-        form: { project_id: id, type: "package" },
-      })).json();
+      const job = await (await alice("POST", "jobs/", { project_id: id, type: "package" })).json();
       await waitForJob(alice, job.id);
       const res = await alice("GET", `packages/${id}/latest/`);
       expect(res.status).toBe(200);
@@ -464,7 +429,7 @@ Deno.test("packages routes", async (t) => {
       const photo = await alice("GET", `packages/${id}/latest/files/DCIM/photo.jpg/`);
       expect(await photo.text()).toBe("jpeg bytes");
       const qgz = await alice("GET", `packages/${id}/latest/files/survey_qfield.qgz/`);
-      expect(await isValidQgisProject(new Uint8Array(await qgz.arrayBuffer()))).toBe(true);
+      expect(isValidQgisProject(new Uint8Array(await qgz.arrayBuffer()))).toBe(true);
       await expectError(
         await alice("GET", `packages/${id}/latest/files/nope.txt/`),
         404,
@@ -479,9 +444,7 @@ Deno.test("packages routes", async (t) => {
 
     await t.step("a failed package job carries the hook's feedback", async () => {
       failNextJob(server.state, id, "Simulated packaging failure");
-      const job = await (await alice("POST", "jobs/", {
-        form: { project_id: id, type: "package" },
-      })).json();
+      const job = await (await alice("POST", "jobs/", { project_id: id, type: "package" })).json();
       const done = await waitForJob(alice, job.id);
       expect(done.status).toBe("failed");
       expect(done.feedback).toMatchObject({ error: "Simulated packaging failure" });
@@ -493,25 +456,25 @@ Deno.test("packages routes", async (t) => {
     });
 
     await t.step("only a worker token may upload package files", async () => {
-      const job = await (await alice("POST", "jobs/", {
-        form: { project_id: id, type: "package", force: "1" },
-      })).json();
+      const job =
+        await (await alice("POST", "jobs/", { project_id: id, type: "package", force: "1" }))
+          .json();
       const form = () => {
         const f = new FormData();
         f.append("file", new Blob(["Hello!"]), "extra.txt");
         return f;
       };
       const path = `packages/${id}/${job.id}/files/extra.txt/`;
-      await expectError(await alice("POST", path, { body: form() }), 403, "permission_denied");
+      await expectError(await alice("POST", path, form()), 403, "permission_denied");
       const user = server.state.findUser("alice")!;
       const worker = apiFor(server, server.state.createToken(user, "", "worker").key);
       // Not started yet: still refused.
-      await expectError(await worker("POST", path, { body: form() }), 403, "permission_denied");
+      await expectError(await worker("POST", path, form()), 403, "permission_denied");
       const began = Date.now();
       while (server.state.jobs.get(job.id)!.status !== "started" && Date.now() - began < 2000) {
         await new Promise((r) => setTimeout(r, 2));
       }
-      const res = await worker("POST", path, { body: form() });
+      const res = await worker("POST", path, form());
       expect(res.status).toBe(201);
       expect(await res.json()).toEqual({
         name: "extra.txt",
@@ -527,17 +490,17 @@ Deno.test("packages routes", async (t) => {
 });
 
 Deno.test("deltas routes", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, server.createToken("alice"));
-    const bob = apiFor(server, server.createToken("bob"));
-    const eve = apiFor(server, server.createToken("eve"));
+  await withServer(OPTIONS, async (server) => {
+    const alice = apiAs(server, "alice");
+    const bob = apiAs(server, "bob");
+    const eve = apiAs(server, "eve");
     const { id } = server.addProject({ name: "survey", owner: "alice" });
     server.addCollaborator(id, "bob", "reader");
     server.addCollaborator(id, "eve", "reporter");
     const push = (api: Api, content: string | undefined, field = "file") => {
       const form = new FormData();
       if (content !== undefined) form.append(field, new Blob([content]), "deltas.json");
-      return api("POST", `deltas/${id}/`, { body: form });
+      return api("POST", `deltas/${id}/`, form);
     };
     const valid = (deltas: unknown[]) => JSON.stringify(deltafile(id, deltas));
 
@@ -633,7 +596,7 @@ Deno.test("deltas routes", async (t) => {
       expect(page.headers.get("x-total-count")).toBe("4");
       expect(page.headers.get("x-next-page")).toContain("offset=2");
       expect((await page.json()).length).toBe(2);
-      const res = await apiFor(server, server.createToken("alice"))(
+      const res = await apiAs(server, "alice")(
         "GET",
         `deltas/${crypto.randomUUID()}/`,
       );

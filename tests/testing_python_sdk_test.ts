@@ -5,7 +5,8 @@
 // Content-Type, and a GET with a form body. fetch() cannot send some of these,
 // so they go through Deno.connect.
 import { expect } from "expect";
-import { startTestServer, type TestServer } from "../testing/mod.ts";
+import type { TestServer } from "../testing/mod.ts";
+import { withServer } from "./fixtures/server.ts";
 
 const UA = "sdk|py|dev python-requests|2.28.1";
 const BOUNDARY = "2a38033df12a7f0430177af37ba2ed44";
@@ -103,26 +104,18 @@ function multipart(field: string, filename: string, content: string): string {
 
 const MULTIPART = `multipart/form-data; boundary=${BOUNDARY}`;
 
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startTestServer({
-    users: [
-      { username: "alice", password: "alice-pw" },
-      { username: "bob", password: "bob-pw" },
-    ],
-    organizations: [{ name: "acme", owner: "alice" }],
-    // Long enough that a package job is still pending when job-trigger repeats.
-    jobSeconds: 5,
-    quiet: true,
-  });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+const OPTIONS = {
+  users: [
+    { username: "alice", password: "alice-pw" },
+    { username: "bob", password: "bob-pw" },
+  ],
+  organizations: [{ name: "acme", owner: "alice" }],
+  // Long enough that a package job is still pending when job-trigger repeats.
+  jobSeconds: 5,
+};
 
 Deno.test("python sdk wire shapes: login, projects and pagination", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     let token = "";
     await t.step("login is a form POST without Authorization", async () => {
       const res = await raw(server, "POST", "auth/login/", {
@@ -199,7 +192,7 @@ Deno.test("python sdk wire shapes: login, projects and pagination", async (t) =>
 });
 
 Deno.test("python sdk wire shapes: files, deltas and jobs", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const token = server.createToken("alice", UA);
     const { id } = server.addProject({ name: "survey", owner: "alice" });
 
@@ -298,7 +291,7 @@ Deno.test("python sdk wire shapes: files, deltas and jobs", async (t) => {
 });
 
 Deno.test("python sdk wire shapes: collaborators and members carry limit/offset", async (t) => {
-  await withServer(async (server) => {
+  await withServer(OPTIONS, async (server) => {
     const token = server.createToken("alice", UA);
     const { id } = server.addProject({ name: "shared", owner: "alice" });
 

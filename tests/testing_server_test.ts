@@ -2,24 +2,13 @@
 // error bodies, authentication, routing, pagination, projects and faults.
 import { expect } from "expect";
 import { startTestServer, type TestServer } from "../testing/mod.ts";
+import { withServer } from "./fixtures/server.ts";
 
 const USERS = [
   { username: "alice", password: "alice-pw", email: "Alice@Example.com" },
   { username: "bob", password: "bob-pw" },
   { username: "carol", password: "carol-pw" },
 ];
-
-async function withServer(
-  fn: (server: TestServer) => Promise<void>,
-  options: Parameters<typeof startTestServer>[0] = {},
-): Promise<void> {
-  const server = await startTestServer({ users: USERS, quiet: true, ...options });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 function auth(server: TestServer, username: string, userAgent = "cli|test"): HeadersInit {
   return { Authorization: `Token ${server.createToken(username, userAgent)}` };
@@ -40,7 +29,7 @@ function form(fields: Record<string, string>): URLSearchParams {
 }
 
 Deno.test("test server: responses and error bodies", async (t) => {
-  await withServer(async (server) => {
+  await withServer({ users: USERS }, async (server) => {
     await t.step("status/ is compact JSON without charset", async () => {
       const res = await call(server, "status/");
       expect(res.status).toBe(200);
@@ -77,7 +66,7 @@ Deno.test("test server: responses and error bodies", async (t) => {
 });
 
 Deno.test("test server: authentication", async (t) => {
-  await withServer(async (server) => {
+  await withServer({ users: USERS }, async (server) => {
     await t.step("keyword is case-insensitive; Bearer is not token auth", async () => {
       const token = server.createToken("alice");
       expect(
@@ -239,7 +228,7 @@ Deno.test("test server: authentication", async (t) => {
 });
 
 Deno.test("test server: routing", async (t) => {
-  await withServer(async (server) => {
+  await withServer({ users: USERS }, async (server) => {
     const headers = auth(server, "alice");
     const { id } = server.addProject({ name: "p1", owner: "alice" });
 
@@ -280,7 +269,7 @@ Deno.test("test server: routing", async (t) => {
 });
 
 Deno.test("test server: pagination", async (t) => {
-  await withServer(async (server) => {
+  await withServer({ users: USERS }, async (server) => {
     const headers = auth(server, "alice");
     for (const name of ["a", "b", "c", "d", "e"]) server.addProject({ name, owner: "alice" });
     const names = (res: { json: () => unknown }) =>
@@ -318,7 +307,7 @@ Deno.test("test server: pagination", async (t) => {
 });
 
 Deno.test("test server: projects", async (t) => {
-  await withServer(async (server) => {
+  await withServer({ users: USERS }, async (server) => {
     const alice = auth(server, "alice");
     const bob = auth(server, "bob");
     server.addProject({ name: "public-one", owner: "bob", isPublic: true });
@@ -501,7 +490,7 @@ Deno.test("test server: projects", async (t) => {
 });
 
 Deno.test("test server: fault injection", async (t) => {
-  await withServer(async (server) => {
+  await withServer({ users: USERS }, async (server) => {
     await t.step("a 5xx fault answers with the proxy's HTML page once", async () => {
       server.injectFault({ path: /status/, status: 502, retryAfter: "1" });
       const res = await call(server, "status/");

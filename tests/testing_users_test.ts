@@ -5,55 +5,21 @@
  */
 
 import { expect } from "expect";
-import { startTestServer, type TestServer } from "../testing/mod.ts";
+import { apiAs, expectError, withServer } from "./fixtures/server.ts";
 
-type Api = (
-  method: string,
-  path: string,
-  body?: Record<string, string> | FormData | string,
-) => Promise<Response>;
-
-function apiFor(server: TestServer, username?: string): Api {
-  const token = username ? server.createToken(username) : undefined;
-  return (method, path, body) => {
-    const headers: Record<string, string> = token ? { authorization: `Token ${token}` } : {};
-    if (typeof body === "string") headers["content-type"] = "application/json";
-    return fetch(`${server.url}${path}`, {
-      method,
-      headers,
-      body: body === undefined || typeof body === "string" || body instanceof FormData
-        ? body
-        : new URLSearchParams(body),
-    });
-  };
-}
-
-async function expectError(response: Response, status: number, code: string): Promise<void> {
-  const body = await response.json();
-  expect([response.status, body.code]).toEqual([status, code]);
-}
-
-async function withServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startTestServer({
-    users: [
-      { username: "root", password: "r", isStaff: true },
-      { username: "alice", password: "a" },
-      { username: "bob", password: "b", email: "bob@example.org" },
-    ],
-    organizations: [{ name: "org1", owner: "alice" }],
-    storageQuotaBytes: 1000,
-    quiet: true,
-  });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
+const OPTIONS = {
+  users: [
+    { username: "root", password: "r", isStaff: true },
+    { username: "alice", password: "a" },
+    { username: "bob", password: "b", email: "bob@example.org" },
+  ],
+  organizations: [{ name: "org1", owner: "alice" }],
+  storageQuotaBytes: 1000,
+};
 
 Deno.test("test server: POST users/", async (t) => {
-  await withServer(async (server) => {
-    const root = apiFor(server, "root");
+  await withServer(OPTIONS, async (server) => {
+    const root = apiAs(server, "root");
 
     await t.step("a staff user gets 201 with the new user", async () => {
       const response = await root("POST", "users/", {
@@ -77,14 +43,14 @@ Deno.test("test server: POST users/", async (t) => {
 
     await t.step("anonymous gets 401 not_authenticated", async () => {
       await expectError(
-        await apiFor(server)("POST", "users/", { username: "u3", password: "p" }),
+        await apiAs(server)("POST", "users/", { username: "u3", password: "p" }),
         401,
         "not_authenticated",
       );
     });
 
     await t.step("a non-staff user gets 403 permission_denied", async () => {
-      const response = await apiFor(server, "alice")("POST", "users/", {
+      const response = await apiAs(server, "alice")("POST", "users/", {
         username: "u4",
         password: "p",
       });
@@ -137,8 +103,8 @@ Deno.test("test server: POST users/", async (t) => {
 });
 
 Deno.test("test server: GET subscriptions/<account>/current/", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, "alice");
+  await withServer(OPTIONS, async (server) => {
+    const alice = apiAs(server, "alice");
 
     await t.step("a user reads their own, fields in serializer order", async () => {
       const response = await alice("GET", "subscriptions/alice/current/");
@@ -176,7 +142,7 @@ Deno.test("test server: GET subscriptions/<account>/current/", async (t) => {
 
     await t.step("only the owner reads an organization's; others get 403", async () => {
       server.addOrganizationMember("org1", "bob", "admin");
-      const bob = apiFor(server, "bob");
+      const bob = apiAs(server, "bob");
       await expectError(await bob("GET", "subscriptions/org1/current/"), 403, "permission_denied");
       await expectError(await bob("GET", "subscriptions/alice/current/"), 403, "permission_denied");
       await expectError(await bob("GET", "subscriptions/ghost/current/"), 403, "permission_denied");
@@ -184,7 +150,7 @@ Deno.test("test server: GET subscriptions/<account>/current/", async (t) => {
 
     await t.step("anonymous gets 401", async () => {
       await expectError(
-        await apiFor(server)("GET", "subscriptions/alice/current/"),
+        await apiAs(server)("GET", "subscriptions/alice/current/"),
         401,
         "not_authenticated",
       );
@@ -193,8 +159,8 @@ Deno.test("test server: GET subscriptions/<account>/current/", async (t) => {
 });
 
 Deno.test("test server: GET projects/<id>/seed/xlsform/", async (t) => {
-  await withServer(async (server) => {
-    const alice = apiFor(server, "alice");
+  await withServer(OPTIONS, async (server) => {
+    const alice = apiAs(server, "alice");
     const form = new FormData();
     form.append("name", "seeded");
     form.append("xlsform_file", new Blob(["xls-bytes"]), "Survey Form.xlsx");

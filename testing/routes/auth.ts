@@ -6,7 +6,8 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import { formatDateTime, type ServerState, type User } from "../state.ts";
+import { formatDateTime } from "../dates.ts";
+import type { User } from "../entities.ts";
 
 /** The credentials provider every server lists. */
 export const CREDENTIALS_PROVIDER = {
@@ -88,13 +89,12 @@ function currentUser(ctx: RequestContext): Response {
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { register } from "./auth.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("POST", "auth/login/", login, { allowAnonymous: true });
   router.add("POST", "auth/token/", login, { allowAnonymous: true });
   router.add("GET", "auth/logout/", logout, { allowAnonymous: true });

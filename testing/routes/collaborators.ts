@@ -7,13 +7,9 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import {
-  formatDateTime,
-  isProjectRole,
-  type Project,
-  type ProjectCollaborator,
-  type ServerState,
-} from "../state.ts";
+import { formatDateTime } from "../dates.ts";
+import type { Project, ProjectCollaborator } from "../entities.ts";
+import { isProjectRole } from "../project_rules.ts";
 import { requireRole, stringField } from "./project_access.ts";
 
 /**
@@ -22,7 +18,7 @@ import { requireRole, stringField } from "./project_access.ts";
  * @example
  * ```ts
  * import { collaboratorJson } from "./collaborators.ts";
- * import type { ProjectCollaborator } from "../state.ts";
+ * import type { ProjectCollaborator } from "../entities.ts";
  * declare const c: ProjectCollaborator;
  * collaboratorJson(c).role;
  * ```
@@ -69,26 +65,8 @@ async function add(ctx: RequestContext): Promise<Response> {
   const collaborator = username === undefined ? undefined : state.findUser(username);
   if (!collaborator || !isProjectRole(role)) throw new ApiError("api_error", 400);
   // `ProjectCollaborator.save` → `full_clean`.
-  const owner = project.owner;
-  const invalid = collaborator === owner ||
-    collaborator.type === "organization" ||
-    state.findCollaborator(project, collaborator) !== undefined ||
-    (collaborator.type === "team" &&
-      (owner.type !== "organization" || collaborator.organization !== owner)) ||
-    (collaborator.type === "person" && owner.type === "organization" &&
-      !state.isOrganizationMember(owner, collaborator));
-  if (invalid) throw new ApiError("validation_error");
-  const now = state.now();
-  const entry: ProjectCollaborator = {
-    project,
-    collaborator,
-    role,
-    createdBy: ctx.user ?? null,
-    updatedBy: ctx.user ?? null,
-    createdAt: now,
-    updatedAt: now,
-  };
-  state.collaborators.push(entry);
+  if (!state.mayCollaborate(project, collaborator)) throw new ApiError("validation_error");
+  const entry = state.addCollaborator(project, collaborator, role, ctx.user ?? null);
   return ctx.json(collaboratorJson(entry), 201);
 }
 
@@ -113,7 +91,7 @@ async function update(ctx: RequestContext): Promise<Response> {
 function remove(ctx: RequestContext): Response {
   const project = managedProject(ctx);
   const entry = collaboratorOf(ctx, project);
-  ctx.state.collaborators = ctx.state.collaborators.filter((c) => c !== entry);
+  ctx.state.removeCollaborator(entry);
   return ctx.empty(204);
 }
 
@@ -124,12 +102,11 @@ function remove(ctx: RequestContext): Response {
  * ```ts
  * import { register } from "./collaborators.ts";
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * import { ServerState } from "../server_state.ts";
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "collaborators/<uuid:projectid>/", list);
   router.add("POST", "collaborators/<uuid:projectid>/", add);
   router.add("GET", "collaborators/<uuid:projectid>/<str:username>/", get);

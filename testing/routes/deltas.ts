@@ -15,13 +15,9 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import {
-  type Delta,
-  formatDateTime,
-  projectRole,
-  roleAtLeast,
-  type ServerState,
-} from "../state.ts";
+import { formatDateTime } from "../dates.ts";
+import type { Delta } from "../entities.ts";
+import { projectRole, roleAtLeast } from "../project_rules.ts";
 import { createJob } from "../jobs.ts";
 import { validateDeltafile } from "../deltafile.ts";
 import { requireRole } from "./project_access.ts";
@@ -67,7 +63,7 @@ function pythonStr(value: unknown, nested = false): string {
  * @example
  * ```ts
  * import { deltaJson } from "./deltas.ts";
- * import type { Delta } from "../state.ts";
+ * import type { Delta } from "../entities.ts";
  * declare const delta: Delta;
  * deltaJson(delta).status; // e.g. "STATUS_PENDING"
  * ```
@@ -183,12 +179,11 @@ function listDeltas(ctx: RequestContext): Response {
  * ```ts
  * import { register } from "./deltas.ts";
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * import { ServerState } from "../server_state.ts";
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "deltas/<uuid:projectid>/", listDeltas);
   router.add("POST", "deltas/<uuid:projectid>/", pushDeltas);
   router.add("GET", "deltas/<uuid:projectid>/<uuid:deltafileid>/", listDeltas);

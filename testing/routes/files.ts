@@ -9,21 +9,17 @@
 import { createJob } from "../jobs.ts";
 import { InvalidQgisProjectError, isQgisProjectFileName, qgisProjectFileVersion } from "../qgis.ts";
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import {
-  type ClientType,
-  type FileEntry,
-  type FileVersion,
-  formatDateTime,
-  formatLastModified,
-  formatVersionDisplay,
-  isAttachment,
-  type Project,
-  type ProjectRole,
-  projectRole,
-  roleAtLeast,
-  type ServerState,
-  type User,
-} from "../state.ts";
+import { formatDateTime, formatLastModified, formatVersionDisplay } from "../dates.ts";
+import type {
+  ClientType,
+  FileEntry,
+  FileVersion,
+  Project,
+  ProjectRole,
+  User,
+} from "../entities.ts";
+import { isAttachment, projectRole, roleAtLeast } from "../project_rules.ts";
+import type { ServerState } from "../server_state.ts";
 import type { StoredBlob } from "../storage.ts";
 import { PROXY_500_HTML } from "../proxy_500.ts";
 
@@ -48,7 +44,7 @@ function versionJson(version: FileVersion, latest: boolean): Record<string, unkn
  * @example
  * ```ts
  * import { fileJson } from "./files.ts";
- * import type { FileEntry, Project } from "../state.ts";
+ * import type { FileEntry, Project } from "../entities.ts";
  * declare const project: Project, file: FileEntry;
  * console.log(fileJson(project, file).md5sum);
  * ```
@@ -162,7 +158,7 @@ async function commitUpload(
     let qgisVersion: string | null = null;
     if (isQgis) {
       try {
-        qgisVersion = await qgisProjectFileVersion(await storage.readAll(blob.key));
+        qgisVersion = qgisProjectFileVersion(await storage.readAll(blob.key));
       } catch (error) {
         if (error instanceof InvalidQgisProjectError) {
           throw new ApiError("invalid_qgis_project_file");
@@ -239,7 +235,7 @@ async function commitUpload(
  * @example
  * ```ts
  * import { storeProjectFile } from "./files.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * const state = new ServerState();
  * const alice = state.addUser({ username: "alice", password: "pw" });
  * const project = state.addProject({ name: "p1", owner: alice });
@@ -386,7 +382,7 @@ function contentDisposition(name: string): string {
  * ```ts
  * import { downloadResponse } from "./files.ts";
  * import type { RequestContext } from "../router.ts";
- * import type { FileVersion } from "../state.ts";
+ * import type { FileVersion } from "../entities.ts";
  * declare const ctx: RequestContext, version: FileVersion;
  * const response = await downloadResponse(ctx, "data.gpkg", version);
  * ```
@@ -490,13 +486,12 @@ function forbidden(): Response {
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { register } from "./files.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "files/metadata/<uuid:project_id>/<path:filename>/", fileMetadata);
   router.add("GET", "files/<uuid:project_id>/", listFiles);
   const item = "files/<uuid:project_id>/<path:filename>/";

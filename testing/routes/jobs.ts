@@ -10,14 +10,10 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import {
-  ACTIVE_JOB_STATUSES,
-  formatDateTime,
-  formatNullableDateTime,
-  type Job,
-  type JobType,
-  type ServerState,
-} from "../state.ts";
+import { formatDateTime, formatNullableDateTime } from "../dates.ts";
+import type { Job, JobType } from "../entities.ts";
+import { ACTIVE_JOB_STATUSES } from "../project_rules.ts";
+import type { ServerState } from "../server_state.ts";
 import { createJob } from "../jobs.ts";
 import { parseUuid, projectById, pythonBoolInt, requireRole } from "./project_access.ts";
 
@@ -28,7 +24,7 @@ import { parseUuid, projectById, pythonBoolInt, requireRole } from "./project_ac
  * @example
  * ```ts
  * import { jobJson } from "./jobs.ts";
- * import type { Job } from "../state.ts";
+ * import type { Job } from "../entities.ts";
  * declare const job: Job;
  * const item = jobJson(job, false); // no feedback/output keys
  * ```
@@ -129,12 +125,11 @@ function getJob(ctx: RequestContext): Response {
  * ```ts
  * import { register } from "./jobs.ts";
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * import { ServerState } from "../server_state.ts";
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "jobs/", listJobs);
   router.add("POST", "jobs/", triggerJob);
   router.add("GET", "jobs/<pk:id>/", getJob);

@@ -9,7 +9,7 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import type { OrganizationMember, OrganizationRole, ServerState, User } from "../state.ts";
+import type { OrganizationMember, OrganizationRole, User } from "../entities.ts";
 import { organizationOf, stringField } from "./project_access.ts";
 
 /**
@@ -18,7 +18,7 @@ import { organizationOf, stringField } from "./project_access.ts";
  * @example
  * ```ts
  * import { memberJson } from "./members.ts";
- * import type { OrganizationMember } from "../state.ts";
+ * import type { OrganizationMember } from "../entities.ts";
  * declare const m: OrganizationMember;
  * memberJson(m).member;
  * ```
@@ -102,19 +102,8 @@ async function add(ctx: RequestContext): Promise<Response> {
   if (!isOrganizationRole(role)) throw new ApiError("api_error", 400);
   const isPublic = data["is_public"] === undefined ? false : drfBoolean(data["is_public"]);
   // `OrganizationMember.save` → `full_clean`.
-  if (member === org.owner || member.type !== "person" || state.findMember(org, member)) {
-    throw new ApiError("validation_error");
-  }
-  const now = state.now();
-  const membership: OrganizationMember = {
-    organization: org,
-    member,
-    role,
-    isPublic,
-    createdAt: now,
-    updatedAt: now,
-  };
-  state.organizationMembers.push(membership);
+  if (!state.mayJoinOrganization(org, member)) throw new ApiError("validation_error");
+  const membership = state.addOrganizationMember(org, member, role, isPublic);
   return ctx.json(memberJson(membership), 201);
 }
 
@@ -138,19 +127,8 @@ async function update(ctx: RequestContext): Promise<Response> {
 }
 
 function remove(ctx: RequestContext): Response {
-  const state = ctx.state;
   const org = organizationOf(ctx, true);
-  const membership = membershipOf(ctx, org);
-  const member = membership.member;
-  state.organizationMembers = state.organizationMembers.filter((m) => m !== membership);
-  // `OrganizationMember.delete`: collaborations on the organization's projects
-  // and memberships of its teams go too.
-  state.collaborators = state.collaborators.filter((c) =>
-    !(c.collaborator === member && c.project.owner === org)
-  );
-  state.teamMembers = state.teamMembers.filter((t) =>
-    !(t.member === member && t.team.organization === org)
-  );
+  ctx.state.removeOrganizationMember(membershipOf(ctx, org));
   return ctx.empty(204);
 }
 
@@ -161,12 +139,11 @@ function remove(ctx: RequestContext): Response {
  * ```ts
  * import { register } from "./members.ts";
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * import { ServerState } from "../server_state.ts";
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "members/<str:organization>/", list);
   router.add("POST", "members/<str:organization>/", add);
   router.add("GET", "members/<str:organization>/<str:username>/", get);

@@ -4,7 +4,6 @@
  * @module
  */
 import type { Router } from "../router.ts";
-import type { ServerState } from "../state.ts";
 import { register as registerAuth } from "./auth.ts";
 import { register as registerStatus } from "./status.ts";
 import { register as registerProjects } from "./projects.ts";
@@ -24,23 +23,22 @@ import { register as registerSubscriptions } from "./subscriptions.ts";
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { registerRoutes } from "./mod.ts";
- * const state = new ServerState();
- * registerRoutes(new Router(state), state);
+ * registerRoutes(new Router(new ServerState()));
  * ```
  */
-export function registerRoutes(router: Router, state: ServerState): void {
-  registerAuth(router, state);
-  registerStatus(router, state);
-  registerProjects(router, state);
-  registerFiles(router, state);
-  registerJobs(router, state);
-  registerPackages(router, state);
-  registerDeltas(router, state);
-  registerCollaborators(router, state);
-  registerMembers(router, state);
-  registerTeams(router, state);
-  registerUsers(router, state);
-  registerSubscriptions(router, state);
+export function registerRoutes(router: Router): void {
+  registerAuth(router);
+  registerStatus(router);
+  registerProjects(router);
+  registerFiles(router);
+  registerJobs(router);
+  registerPackages(router);
+  registerDeltas(router);
+  registerCollaborators(router);
+  registerMembers(router);
+  registerTeams(router);
+  registerUsers(router);
+  registerSubscriptions(router);
 }

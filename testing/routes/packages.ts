@@ -12,23 +12,16 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import {
-  attachmentDirs,
-  type FileEntry,
-  formatDateTime,
-  formatLastModified,
-  formatUtcZ,
-  type Job,
-  type Project,
-  type ServerState,
-} from "../state.ts";
+import { formatDateTime, formatLastModified } from "../dates.ts";
+import type { FileEntry, Job, Project } from "../entities.ts";
+import { attachmentDirs } from "../project_rules.ts";
 import {
   addPackageFile,
   type PackageFile,
   packageFilesOf,
   packageLayersOf,
   packageStorageKey,
-} from "../jobs.ts";
+} from "../job_work.ts";
 import { downloadResponse } from "./files.ts";
 import { parseUuid, requireRole } from "./project_access.ts";
 
@@ -95,8 +88,10 @@ function latest(ctx: RequestContext): Response {
     layers: job.status === "finished" ? packageLayersOf(job) : null,
     status: job.status,
     package_id: job.id,
-    packaged_at: project.dataLastPackagedAt ? formatUtcZ(project.dataLastPackagedAt) : null,
-    data_last_updated_at: project.dataLastUpdatedAt ? formatUtcZ(project.dataLastUpdatedAt) : null,
+    packaged_at: project.dataLastPackagedAt ? formatDateTime(project.dataLastPackagedAt) : null,
+    data_last_updated_at: project.dataLastUpdatedAt
+      ? formatDateTime(project.dataLastUpdatedAt)
+      : null,
   });
 }
 
@@ -154,12 +149,11 @@ async function workerUpload(ctx: RequestContext): Promise<Response> {
  * ```ts
  * import { register } from "./packages.ts";
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * import { ServerState } from "../server_state.ts";
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "packages/<uuid:projectid>/latest/", latest);
   router.add("GET", "packages/<uuid:projectid>/latest/files/<path:filename>/", downloadLatest);
   router.add(

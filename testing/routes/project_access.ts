@@ -7,14 +7,9 @@
  * @module
  */
 import { ApiError, type RequestContext } from "../router.ts";
-import {
-  type Project,
-  type ProjectRole,
-  projectRole,
-  roleAtLeast,
-  type ServerState,
-  type User,
-} from "../state.ts";
+import type { Project, ProjectRole, User } from "../entities.ts";
+import { projectRole, roleAtLeast } from "../project_rules.ts";
+import type { ServerState } from "../server_state.ts";
 
 /**
  * Parses a UUID as Python's `uuid.UUID(str)` does (hyphens, braces and a
@@ -66,7 +61,7 @@ export function projectById(state: ServerState, value: unknown): Project {
  * ```ts
  * import { requireRole } from "./project_access.ts";
  * import type { RequestContext } from "../router.ts";
- * import type { Project } from "../state.ts";
+ * import type { Project } from "../entities.ts";
  * declare const ctx: RequestContext, project: Project;
  * requireRole(ctx.state, ctx.user, project, "reporter");
  * ```

@@ -7,22 +7,17 @@
  */
 import { createJob } from "../jobs.ts";
 import { ApiError, jsonResponse, paginate, type RequestContext, type Router } from "../router.ts";
+import { formatDateTime, formatNullableDateTime } from "../dates.ts";
+import type { Project, ProjectRole, ProjectSeed, ProjectType, User } from "../entities.ts";
 import {
   canRepackage,
-  formatDateTime,
-  formatNullableDateTime,
   needsRepackaging,
-  type Project,
-  type ProjectRole,
   projectRole,
-  type ProjectSeed,
   projectStatus,
   projectStorageBytes,
-  type ProjectType,
   roleAtLeast,
-  type ServerState,
-  type User,
-} from "../state.ts";
+} from "../project_rules.ts";
+import type { ServerState } from "../server_state.ts";
 
 /**
  * The project JSON of `ProjectSerializer`, keys in `Meta.fields` order.
@@ -32,7 +27,7 @@ import {
  * @example
  * ```ts
  * import { projectJson } from "./projects.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * const state = new ServerState();
  * const alice = state.addUser({ username: "alice", password: "pw" });
  * const json = projectJson(state, state.addProject({ name: "p1", owner: alice }), alice);
@@ -475,13 +470,12 @@ async function uploadThumbnail(ctx: RequestContext): Promise<Response> {
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { register } from "./projects.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "projects/", listProjects);
   router.add("POST", "projects/", createProject);
   router.add("GET", "projects/public/", listPublicProjects);

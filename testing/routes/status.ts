@@ -5,7 +5,6 @@
  * @module
  */
 import type { Router } from "../router.ts";
-import type { ServerState } from "../state.ts";
 import { CREDENTIALS_PROVIDER } from "./auth.ts";
 
 /**
@@ -14,13 +13,12 @@ import { CREDENTIALS_PROVIDER } from "./auth.ts";
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { register } from "./status.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "status/", (ctx) =>
     ctx.json({
       database: "ok",

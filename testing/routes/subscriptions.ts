@@ -13,7 +13,8 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import { formatDateTime, type ServerState, type User } from "../state.ts";
+import { formatDateTime } from "../dates.ts";
+import type { User } from "../entities.ts";
 
 /** Subscription ids, stable per account for the server's lifetime. */
 const SUBSCRIPTION_IDS = new WeakMap<User, string>();
@@ -58,12 +59,11 @@ function currentSubscription(ctx: RequestContext): Response {
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { register } from "./subscriptions.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("GET", "subscriptions/<str:username>/current/", currentSubscription);
 }

@@ -13,7 +13,8 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import { type ServerState, teamShortName, teamUsername, type User } from "../state.ts";
+import { teamShortName, teamUsername, type User } from "../entities.ts";
+import type { ServerState } from "../server_state.ts";
 import { organizationOf, stringField } from "./project_access.ts";
 
 /**
@@ -22,7 +23,8 @@ import { organizationOf, stringField } from "./project_access.ts";
  * @example
  * ```ts
  * import { teamJson } from "./teams.ts";
- * import type { ServerState, User } from "../state.ts";
+ * import type { ServerState } from "../server_state.ts";
+ * import type { User } from "../entities.ts";
  * declare const state: ServerState, team: User;
  * teamJson(state, team).team; // the short name, e.g. "surveyors"
  * ```
@@ -81,11 +83,7 @@ async function renameTeam(ctx: RequestContext): Promise<Response> {
 }
 
 function deleteTeam(ctx: RequestContext): Response {
-  const state = ctx.state;
-  const team = teamOf(ctx, true);
-  state.users.delete(team.pk);
-  state.teamMembers = state.teamMembers.filter((m) => m.team !== team);
-  state.collaborators = state.collaborators.filter((c) => c.collaborator !== team);
+  ctx.state.deleteTeam(teamOf(ctx, true));
   return ctx.empty(204);
 }
 
@@ -115,7 +113,7 @@ async function addMember(ctx: RequestContext): Promise<Response> {
   if (!member) throw new ApiError("api_error", 400);
   // The server's check is not scoped to this team: any team membership counts.
   if (state.teamMembers.some((m) => m.member === member)) throw new ApiError("api_error", 400);
-  state.teamMembers.push({ team, member });
+  state.addTeamMember(team, member);
   return ctx.json({ member: member.username }, 201);
 }
 
@@ -125,7 +123,7 @@ function removeMember(ctx: RequestContext): Response {
   const member = state.findUser(ctx.params.member);
   const entry = member && state.findTeamMember(team, member);
   if (!entry) throw new ApiError("object_not_found");
-  state.teamMembers = state.teamMembers.filter((m) => m !== entry);
+  state.removeTeamMember(entry);
   return ctx.empty(204);
 }
 
@@ -136,12 +134,11 @@ function removeMember(ctx: RequestContext): Response {
  * ```ts
  * import { register } from "./teams.ts";
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * import { ServerState } from "../server_state.ts";
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   const base = "organizations/<str:organization>/teams/";
   router.add("GET", base, listTeams);
   router.add("POST", base, createTeam);

@@ -15,7 +15,7 @@
  * @module
  */
 import { ApiError, type RequestContext, type Router } from "../router.ts";
-import type { ServerState, User } from "../state.ts";
+import type { User } from "../entities.ts";
 
 /** Django's `UnicodeUsernameValidator` and the 150-character limit of `username` [inf]. */
 const USERNAME_RE = /^[\p{L}\p{N}_.@+-]{1,150}$/u;
@@ -70,12 +70,11 @@ async function createUser(ctx: RequestContext): Promise<Response> {
  * @example
  * ```ts
  * import { Router } from "../router.ts";
- * import { ServerState } from "../state.ts";
+ * import { ServerState } from "../server_state.ts";
  * import { register } from "./users.ts";
- * const state = new ServerState();
- * register(new Router(state), state);
+ * register(new Router(new ServerState()));
  * ```
  */
-export function register(router: Router, _state: ServerState): void {
+export function register(router: Router): void {
   router.add("POST", "users/", createUser);
 }
