@@ -10,7 +10,7 @@ import {
   type SyncOptions,
   syncProject,
 } from "../mod.ts";
-import { QfcMassDeletionException } from "../src/transfer/sync_plan.ts";
+import { QfcMassDeletionException } from "../src/transfer/sync_mass_deletion.ts";
 import { QfcFolderBoundException } from "../src/transfer/sync_state.ts";
 import type { RemoteFile } from "../src/types.ts";
 import { type TransferFixture, transferFixture } from "./fixtures/transfer_setup.ts";

@@ -118,7 +118,12 @@ async function putInPlace(action: TransferAction, temp: string): Promise<void> {
   if (action.backupDir !== undefined) {
     const existing = await lstat(action.localPath).catch(() => undefined);
     if (existing?.isDirectory()) throw obstacle(action);
-    await moveToBackup(action.localPath, action.backupDir, action.name);
+    const expected = action.expectedStat;
+    const unchanged = existing !== undefined && expected !== undefined &&
+      existing.isFile() && existing.size === expected.size &&
+      Math.trunc(existing.mtimeMs) === Math.trunc(expected.mtimeMs) &&
+      (expected.ino === 0 || Number(existing.ino) === expected.ino);
+    if (!unchanged) await moveToBackup(action.localPath, action.backupDir, action.name);
   }
   if (isGeoPackage(action.localPath)) {
     await moveSidecarsAside(action.localPath, action.name, "download", action.backupDir);
