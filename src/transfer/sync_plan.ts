@@ -175,7 +175,13 @@ export async function prepareSync(
   const locals = new Map(
     scanned.filter((f) => passesFilter(f.name, globs)).map((f) => [f.name, f]),
   );
-  const remotes = new Map(listed.filter((f) => inScope(f.name)).map((f) => [f.name, f]));
+  // A listed name this folder cannot hold (`../x`, `/x`) is not a dot file to leave out: it fails.
+  const remotes = new Map(
+    listed.filter((f) =>
+      inScope(f.name) ||
+      (passesFilter(f.name, globs) && resolveLocalPath(root, f.name).problem !== undefined)
+    ).map((f) => [f.name, f]),
+  );
 
   const settled: TransferResult[] = [];
   const settledActions = new Map<string, SyncActionKind>();
