@@ -337,10 +337,17 @@ Deno.test("an interrupted sync, run again, converges with no file uploaded twice
         if (event.type === "file-end" && ++done === 10) controller.abort();
       },
     }).catch((error) => error);
+    // The first run was cut short by the abort, part-way.
+    expect(first).toBeInstanceOf(Error);
+    expect(controller.signal.aborted).toBe(true);
     const uploadedFirst = Object.keys(await listing(fx)).length;
     expect(uploadedFirst).toBeGreaterThan(0);
     expect(uploadedFirst).toBeLessThan(40);
-    void first;
+    // The state has a record of files the first run finished, and only of those.
+    const recorded = await planSync(fx.core, fx.projectId, fx.dir, { direction: "sync" });
+    expect(recorded.actions.length).toBe(40 - uploadedFirst);
+    // A file stored but not yet recorded when the abort came is recorded, not uploaded again.
+    expect(recorded.unchanged).toBe(uploadedFirst);
     const second = await run(fx, { direction: "sync" });
     expect(second.summary.failed).toBe(0);
     const remote = await listing(fx);
