@@ -12,7 +12,26 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { IgnoreRules } from "./ignore_rules.ts";
-import { isIgnoredLocalName } from "./walk.ts";
+
+/**
+ * Tells whether a relative path is left out of uploads: any part that starts
+ * with `.` (hidden files and folders, `.qfieldsync`, temporary download files)
+ * or ends with `~` (editor backups), and GeoPackage `-wal`/`-shm` sidecars,
+ * which only hold uncheckpointed changes of their `.gpkg`.
+ *
+ * @example
+ * ```ts
+ * import { isIgnoredLocalName } from "@qfieldcloud/sdk";
+ * isIgnoredLocalName(".git/config"); // true
+ * isIgnoredLocalName("data.gpkg-wal"); // true
+ * isIgnoredLocalName("DCIM/photo.jpg"); // false
+ * ```
+ */
+export function isIgnoredLocalName(name: string): boolean {
+  const parts = name.split("/");
+  if (parts.some((part) => part.startsWith(".") || part.endsWith("~"))) return true;
+  return /\.gpkg-(wal|shm)$/i.test(parts[parts.length - 1]);
+}
 
 /** A file found by {@linkcode scanLocalFiles}. */
 export interface ScannedFile {

@@ -28,7 +28,8 @@ import {
 import { type MassDeletion, massDeletionOf } from "./sync_mass_deletion.ts";
 import { STATE_DIR_NAME, SyncStateStore } from "./sync_state.ts";
 import type { TransferOptions, TransferResult } from "./types.ts";
-import { isIgnoredLocalName, uploadOrder } from "./walk.ts";
+import { isIgnoredLocalName } from "./local_scan.ts";
+import { uploadOrder } from "./walk.ts";
 
 /** The folder below `LOCAL_DIR/.qfieldcloud/` where replaced and deleted local files go. */
 export const BACKUPS_DIR_NAME = "backups";
