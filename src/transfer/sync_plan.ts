@@ -208,55 +208,40 @@ export async function prepareSync(
   for (const name of state.names()) if (inScope(name)) names.add(name);
 
   // A local name the cloud would refuse is never uploaded (nor its absence taken for a deletion).
+  // A name the cloud lists passed its rules already.
   for (const [name, file] of locals) {
+    if (remotes.has(name)) continue;
     const problem = remoteNameProblem(name);
     if (problem === undefined) continue;
-    if (pushes) {
-      fail(
-        name,
-        file.localPath,
-        file.size,
-        new QfcException(`Cannot upload "${name}": ${problem}`),
-      );
-    } else failed.add(name);
+    const error = new QfcException(`Cannot upload "${name}": ${problem}`);
+    if (pushes) fail(name, file.localPath, file.size, error);
+    else failed.add(name);
   }
   // A symbolic link (to a file or a folder) is an obstacle: nothing is transferred through
   // it, and what lies behind it is not taken for deleted.
+  const nameList = links.length > 0 ? [...names] : [];
   for (const link of links) {
-    if (!passesFilter(link, globs) && ![...names].some((n) => n.startsWith(`${link}/`))) continue;
-    const behind = [...names].filter((n) => n === link || n.startsWith(`${link}/`));
-    for (const name of behind.length > 0 ? behind : [link]) {
-      fail(
-        name,
-        join(root, ...link.split("/")),
-        remotes.get(name)?.size ?? 0,
-        new QfcException(
-          `Cannot sync "${name}": "${join(root, ...link.split("/"))}" is a symbolic link, which ` +
-            "sync does not follow; replace it with the folder or file itself",
-        ),
+    const path = join(root, ...link.split("/"));
+    const behind = nameList.filter((n) => n === link || n.startsWith(`${link}/`));
+    if (behind.length === 0 && passesFilter(link, globs)) behind.push(link);
+    for (const name of behind) {
+      const error = new QfcException(
+        `Cannot sync "${name}": "${path}" is a symbolic link, which sync does not follow; ` +
+          "replace it with the folder or file itself",
       );
+      fail(name, path, remotes.get(name)?.size ?? 0, error);
     }
   }
-  // Names that differ only in case or Unicode normalisation are one file on some disks.
-  const folded = new Map<string, string[]>();
-  for (const name of names) {
-    const key = name.normalize("NFC").toLowerCase();
-    folded.set(key, [...(folded.get(key) ?? []), name]);
-  }
-  for (const group of folded.values()) {
-    if (group.length < 2) continue;
+  for (const group of collisions(names)) {
     for (const name of group) {
       if (failed.has(name)) continue;
       const others = group.filter((other) => other !== name).map((n) => `"${n}"`).join(", ");
-      fail(
-        name,
-        locals.get(name)?.localPath,
-        locals.get(name)?.size ?? remotes.get(name)?.size ?? 0,
-        new QfcException(
-          `Cannot sync "${name}": it collides with ${others} once case or Unicode ` +
-            "normalisation is ignored; rename one of them",
-        ),
+      const error = new QfcException(
+        `Cannot sync "${name}": it collides with ${others} once case or Unicode ` +
+          "normalisation is ignored; rename one of them",
       );
+      const file = locals.get(name);
+      fail(name, file?.localPath, file?.size ?? remotes.get(name)?.size ?? 0, error);
     }
   }
 
@@ -417,6 +402,26 @@ const KIND_ORDER: Record<TransferActionKind, number> = {
   download: 2,
   upload: 3,
 };
+
+/**
+ * Groups of names that are one file on a disk that ignores case or Unicode normalisation
+ * (macOS, Windows): `Readme.txt` and `README.txt`, or `café` written two ways.
+ */
+function collisions(names: Iterable<string>): string[][] {
+  const first = new Map<string, string>();
+  const groups = new Map<string, string[]>();
+  for (const name of names) {
+    // deno-lint-ignore no-control-regex -- ASCII names need no normalisation (the common case)
+    const key = /^[\x00-\x7f]*$/.test(name)
+      ? name.toLowerCase()
+      : name.normalize("NFC").toLowerCase();
+    const seen = first.get(key);
+    if (seen === undefined) first.set(key, name);
+    else if (groups.has(key)) groups.get(key)!.push(name);
+    else groups.set(key, [seen, name]);
+  }
+  return [...groups.values()];
+}
 
 function statOf(file: ScannedStat): ScannedStat {
   return { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino };
