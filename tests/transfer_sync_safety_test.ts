@@ -469,3 +469,22 @@ Deno.test("the first pull and the first push, end to end", async (t) => {
     });
   }
 });
+
+Deno.test("syncProject() given a file as LOCAL_DIR: one clear error, no request, no lock", async () => {
+  const fx = await transferFixture();
+  try {
+    const file = await fx.write("a.txt", "a");
+    fx.server.clearRequests();
+    for (const dryRun of [false, true]) {
+      const error = await syncProject(fx.core, fx.projectId, file, { direction: "pull", dryRun })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toBe(
+        `Cannot sync "${file}", which is not a folder: give a folder (created if missing)`,
+      );
+    }
+    expect(fx.server.requests).toEqual([]);
+  } finally {
+    await fx.close();
+  }
+});
