@@ -18,29 +18,8 @@ import {
 } from "../mod.ts";
 import { QfcMassDeletionException } from "../src/transfer/sync_mass_deletion.ts";
 import { RequestCore } from "../src/http.ts";
-import type { RemoteFile } from "../src/types.ts";
+import { encode, listing, outcome, run, versions } from "./fixtures/sync_helpers.ts";
 import { type TransferFixture, transferFixture } from "./fixtures/transfer_setup.ts";
-
-const encode = (text: string) => new TextEncoder().encode(text);
-
-function run(fx: TransferFixture, options: SyncOptions) {
-  return syncProject(fx.core, fx.projectId, fx.dir, { onWarning: () => {}, ...options });
-}
-
-function outcome(results: { name: string; action: string; status: string; conflict: boolean }[]) {
-  return Object.fromEntries(
-    results.map((r) => [r.name, `${r.action}${r.conflict ? "!" : ""} ${r.status}`]),
-  );
-}
-
-async function listing(fx: TransferFixture): Promise<Record<string, string>> {
-  const files = await fx.core.list<RemoteFile>({ path: ["files", fx.projectId] }, undefined, 0);
-  return Object.fromEntries(files.map((f) => [f.name, f.md5sum]));
-}
-
-function versions(fx: TransferFixture, name: string): number {
-  return fx.server.state.projects.get(fx.projectId)!.files.get(name)?.versions.length ?? 0;
-}
 
 /** The backups of a folder, `relative name -> text`, whatever run made them. */
 async function backups(dir: string): Promise<Record<string, string>> {
@@ -422,51 +401,6 @@ Deno.test("a file the server stored but the state never recorded is recorded, no
     expect(outcome(again.results)).toEqual({ "b.txt": "delete_remote SUCCESS" });
   } finally {
     await fx.close();
-  }
-});
-
-Deno.test("the first pull and the first push, end to end", async (t) => {
-  for (const direction of ["pull", "push"] as const) {
-    await t.step(direction, async () => {
-      const fx = await transferFixture();
-      try {
-        await fx.write("local-only.txt", "L");
-        await fx.write("same.txt", "same");
-        await fx.write("differs.txt", "local");
-        await fx.server.putFile(fx.projectId, "cloud-only.txt", "C");
-        await fx.server.putFile(fx.projectId, "same.txt", "same");
-        await fx.server.putFile(fx.projectId, "differs.txt", "cloud");
-        const report = await run(fx, { direction });
-        expect(outcome(report.results)).toEqual(
-          direction === "pull"
-            ? { "cloud-only.txt": "download SUCCESS", "differs.txt": "conflict! SKIPPED" }
-            : { "local-only.txt": "upload SUCCESS", "differs.txt": "conflict! SKIPPED" },
-        );
-        expect(report.summary).toMatchObject({ unchanged: 1, conflicts: 1, failed: 0 });
-        const remote = await listing(fx);
-        const local = Object.fromEntries(
-          [...Deno.readDirSync(fx.dir)].filter((e) => e.isFile).map((e) => [
-            e.name,
-            Deno.readTextFileSync(join(fx.dir, e.name)),
-          ]),
-        );
-        expect(local["differs.txt"]).toBe("local");
-        expect(remote["differs.txt"]).toBe(etagOfBytes(encode("cloud")));
-        if (direction === "pull") {
-          expect(local["cloud-only.txt"]).toBe("C");
-          expect("local-only.txt" in remote).toBe(false);
-        } else {
-          expect(remote["local-only.txt"]).toBe(etagOfBytes(encode("L")));
-          expect("cloud-only.txt" in local).toBe(false);
-        }
-        // The same command again: only the conflict is left.
-        expect(outcome((await run(fx, { direction })).results)).toEqual({
-          "differs.txt": "conflict! SKIPPED",
-        });
-      } finally {
-        await fx.close();
-      }
-    });
   }
 });
 
