@@ -371,13 +371,14 @@ export async function prepareSync(
     };
   };
 
+  const plan = decide();
   return {
-    plan: decide(),
+    plan,
     state,
     cache,
     localNames: scanned.map((f) => f.name),
     async checkpoint() {
-      if (!pushes || withFrames.length === 0) return decide();
+      if (!pushes || withFrames.length === 0) return plan;
       await runPool(withFrames, options.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
         try {
           await checkpointGpkg(file.localPath);
