@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { delay } from "./delay.ts";
 import { readEnv } from "./env.ts";
@@ -11,6 +11,7 @@ import { QfcException, QfcJobFailedException, QfcTimeoutException } from "./erro
 import type { RequestCoreOptions, RequestOptions } from "./http.ts";
 import { RequestCore } from "./http.ts";
 import { DEFAULT_PAGINATION_LIMIT, type Pagination } from "./pagination.ts";
+import { saveResponseToDir } from "./save_response.ts";
 import type {
   Collaborator,
   CreatedUser,
@@ -1139,71 +1140,8 @@ export class Client {
    * @param localDir The directory to write to (created if missing).
    */
   async getProjectSeedXlsform(projectId: string, localDir: string): Promise<string> {
-    // Loaded here: the module's imports belong to the core; node:fs/promises is a built-in.
     const response = await this.core.request({ path: ["projects", projectId, "seed", "xlsform"] });
-    let temp: string | undefined;
-    try {
-      const name = Client.#safeFileName(response.headers.get("content-disposition"));
-      await mkdir(localDir, { recursive: true });
-      const target = transfer.resolveLocalPath(localDir, name);
-      if (target.problem !== undefined) throw new QfcException(target.problem);
-      temp = `${target.path}.${crypto.randomUUID()}.part`;
-      const file = await open(temp, "wx");
-      try {
-        if (response.body) {
-          for await (const chunk of response.body) await file.write(chunk);
-        }
-      } finally {
-        await file.close();
-      }
-      await rename(temp, target.path);
-      temp = undefined;
-      return target.path;
-    } catch (error) {
-      await response.body?.cancel().catch(() => {});
-      if (temp !== undefined) await rm(temp, { force: true });
-      throw error;
-    }
-  }
-
-  /**
-   * The file name of a Content-Disposition header (`filename*=` preferred over `filename=`),
-   * reduced to one safe path component; `xlsform` when nothing usable is left.
-   */
-  static #safeFileName(header: string | null): string {
-    let name = "";
-    for (const [key, value] of Client.#dispositionParams(header ?? "")) {
-      if (key === "filename*") {
-        const m = /^([^']*)'[^']*'(.*)$/.exec(value);
-        if (!m) continue;
-        try {
-          name = m[1].toLowerCase() === "utf-8"
-            ? decodeURIComponent(m[2])
-            : m[2].replace(/%([0-9A-Fa-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-          break;
-        } catch {
-          continue; // a broken encoding: fall back to filename=
-        }
-      }
-      if (key === "filename" && !name) name = value;
-    }
-    name = name.split(/[/\\]/).pop() ?? "";
-    // deno-lint-ignore no-control-regex -- control characters are what is being removed
-    name = name.replace(/[\u0000-\u001f\u007f]/g, "").replace(/[<>:"|?*]/g, "_");
-    name = name.replace(/^[\s.]+|[\s.]+$/g, "").slice(0, 200);
-    if (/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(name)) name = `_${name}`;
-    return name || "xlsform";
-  }
-
-  /** The `key=value` parameters of a Content-Disposition header, keys lower-cased. */
-  static #dispositionParams(header: string): [string, string][] {
-    const params: [string, string][] = [];
-    const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
-    for (const m of header.matchAll(re)) {
-      const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : (m[3] ?? "").trim();
-      params.push([m[1].toLowerCase(), value]);
-    }
-    return params;
+    return await saveResponseToDir(response, localDir, "xlsform");
   }
 
   async *#iterate<T>(request: RequestOptions, pageSize?: number): AsyncGenerator<T> {
