@@ -36,6 +36,7 @@ import type {
 } from "./types.ts";
 import { JobStatus } from "./types.ts";
 import * as transfer from "./transfer/mod.ts";
+import { listProjectFiles } from "./transfer/common.ts";
 import type { SyncOptions, SyncPlan } from "./transfer/sync_plan.ts";
 import type { SyncReport } from "./transfer/sync.ts";
 import type {
@@ -422,12 +423,7 @@ export class Client {
    * ```
    */
   async listRemoteFiles(projectId: string, options: PaginationOption = {}): Promise<RemoteFile[]> {
-    const files = await this.core.list<RemoteFile>(
-      { path: ["files", projectId] },
-      options.pagination,
-      0,
-    );
-    return files.map(withEtag);
+    return await listProjectFiles(this.core, projectId, undefined, options.pagination);
   }
 
   /**
@@ -1164,10 +1160,6 @@ function projectsRequest(options: ListProjectsOptions): RequestOptions {
 
 function jobsRequest(projectId: string, options: ListJobsOptions): RequestOptions {
   return { path: ["jobs"], query: { project_id: projectId, type: options.jobType } };
-}
-
-function withEtag(file: RemoteFile): RemoteFile {
-  return { ...file, etag: file.md5sum };
 }
 
 async function readLocalFile(path: string): Promise<Uint8Array<ArrayBuffer>> {
