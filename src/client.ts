@@ -862,12 +862,8 @@ export class Client {
   // --- file transfers (src/transfer) ---
 
   /**
-   * Uploads the files of a local folder to a project, `concurrency` at a time (default 8).
-   * Hidden names, `~` backups and GeoPackage `-wal`/`-shm` sidecars are left out; files whose
-   * etag equals the remote one are skipped (unless `force`); QGIS project files go last; names
-   * the server would reject fail before anything is sent. A 402 `over_quota` stops everything
-   * and is thrown. Returns one result per file: `SUCCESS`, `SKIPPED` (with the reason) or
-   * `FAILED` (with the error), or `PENDING` in a dry run.
+   * Uploads the files of a local folder to a project: {@linkcode uploadFiles} (documented
+   * there) with this client's core.
    *
    * @example Upload a project folder
    * ```ts
@@ -886,8 +882,8 @@ export class Client {
   }
 
   /**
-   * Uploads one local file under `remoteName` (`/`-separated), streamed from disk; with
-   * `type: "package"` and a `jobId`, as a file of a package job. Throws on failure.
+   * Uploads one local file under `remoteName`: {@linkcode uploadFile} (documented there) with
+   * this client's core.
    *
    * @example
    * ```ts
@@ -904,11 +900,8 @@ export class Client {
   }
 
   /**
-   * Downloads a project's files into `localDir` (one listing request, then the files in
-   * parallel). A file whose local etag equals the listed one is skipped without a request;
-   * bytes go to a temporary file, are checked against the listed etag (or size, `verify`), and
-   * only then replace the local file; an interrupted download resumes on the next run. Listed names that
-   * would escape `localDir` are refused and reported.
+   * Downloads a project's files into `localDir`: {@linkcode downloadProject} (documented there)
+   * with this client's core.
    *
    * @example Mirror the photos of a project
    * ```ts
@@ -925,9 +918,8 @@ export class Client {
   }
 
   /**
-   * Computes what a push, pull or sync of `localDir` would do, touching nothing on either
-   * side: the three-way comparison of the local files, the cloud's files and the etags
-   * recorded at the last run (see {@linkcode syncProject}).
+   * Computes what a push, pull or sync of `localDir` would do, touching nothing:
+   * {@linkcode planSync} (documented there) with this client's core.
    *
    * @example See what a sync would do
    * ```ts
@@ -941,11 +933,8 @@ export class Client {
   }
 
   /**
-   * Pushes, pulls or syncs `localDir` with a project: uploads what changed locally, downloads
-   * what changed on the cloud and (for sync, or with `delete`) propagates deletions, all since
-   * the last run, whose etags are kept in `localDir/.qfieldcloud/`. A file changed on both
-   * sides is a conflict, left alone unless `prefer` says which side wins; local files that are
-   * replaced or deleted are moved to `localDir/.qfieldcloud/backups/` first.
+   * Pushes, pulls or syncs `localDir` with a project: {@linkcode syncProject} (documented
+   * there) with this client's core.
    *
    * @example Pull the field edits, the cloud winning conflicts
    * ```ts
@@ -961,9 +950,8 @@ export class Client {
   }
 
   /**
-   * Downloads already-listed files (from {@linkcode Client.listRemoteFiles}, or package files
-   * with `type: "package"`) into `localDir`, with the same checks as
-   * {@linkcode Client.downloadProject}.
+   * Downloads already-listed files into `localDir`: {@linkcode downloadFiles} (documented
+   * there) with this client's core.
    *
    * @example Download only the small files
    * ```ts
@@ -981,9 +969,8 @@ export class Client {
   }
 
   /**
-   * Downloads one file to `localPath`, the latest version or `version`. With `etag`, an
-   * up-to-date local file is left alone without a request; otherwise its etag is sent as
-   * `If-None-Match` and a 304 leaves it untouched. Throws on failure.
+   * Downloads one file to `localPath`: {@linkcode downloadFile} (documented there) with this
+   * client's core.
    *
    * @example Download an older version of a file
    * ```ts
@@ -1005,9 +992,8 @@ export class Client {
   }
 
   /**
-   * Downloads the files of the project's latest package into `localDir` (one request for the
-   * package, then the files in parallel). Files whose local etag equals their `md5sum` are
-   * skipped, unlike the Python SDK, which downloads them again every time.
+   * Downloads the files of the project's latest package into `localDir`:
+   * {@linkcode packageDownload} (documented there) with this client's core.
    *
    * @example Package, wait, download for QField
    * ```ts
@@ -1025,9 +1011,8 @@ export class Client {
   }
 
   /**
-   * Deletes the project files matching any of `globs` (Python `fnmatch`: `*` also matches `/`).
-   * With `throwOnError` the first failure stops and is thrown; without it, failures are
-   * reported and the rest is still deleted (the Python SDK has this flag inverted).
+   * Deletes the project files matching any of `globs`: {@linkcode deleteFiles} (documented
+   * there) with this client's core.
    *
    * @example See what would go, then delete it
    * ```ts
@@ -1045,7 +1030,8 @@ export class Client {
   }
 
   /**
-   * Deletes one file with all its versions, or only the version `versionId`. Throws on failure.
+   * Deletes one file with all its versions, or only the version `versionId`:
+   * {@linkcode deleteFile} (documented there) with this client's core.
    *
    * @example
    * ```ts
