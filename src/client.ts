@@ -177,11 +177,11 @@ export class Client {
   /** The request core, shared with the file-transfer functions. */
   readonly core: RequestCore;
 
-  /** Creates a client; without a URL (option or `QFIELDCLOUD_URL`) this is a {@linkcode QfcException}. */
+  /** Creates a client; without a URL (option or `QFIELDCLOUD_URL`) this is a `TypeError`. */
   constructor(options: ClientOptions = {}) {
     const url = options.url ?? readEnv("QFIELDCLOUD_URL");
     if (!url) {
-      throw new QfcException(
+      throw new TypeError(
         "Cannot create a client without a server URL: pass { url } or set QFIELDCLOUD_URL " +
           "(for example https://app.qfield.cloud/api/v1/)",
       );
@@ -383,7 +383,7 @@ export class Client {
       extname(localPath).toLowerCase()
     ];
     if (!type) {
-      throw new QfcException(
+      throw new TypeError(
         `Cannot use "${localPath}" as a thumbnail: it must be a .png, .jpg or .jpeg file`,
       );
     }

@@ -99,7 +99,7 @@ export class InvalidQgisProjectError extends Error {
   /** Creates the error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = "InvalidQgisProjectError";
+    this.name = new.target.name;
   }
 }
 

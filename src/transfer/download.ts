@@ -178,7 +178,9 @@ export async function downloadFile(
   const type = options.type ?? FileTransferType.PROJECT;
   verificationOf(options.verify);
   if (options.version !== undefined && type === FileTransferType.PACKAGE) {
-    throw new TypeError(`Cannot download version "${options.version}" of a package file`);
+    throw new TypeError(
+      `Cannot download version "${options.version}" of a package file: package files have no versions`,
+    );
   }
   const action = {
     ...downloadAction({ name, size: options.size, etag: options.etag }, localPath),

@@ -89,7 +89,7 @@ export async function uploadFile(
 ): Promise<TransferResult> {
   uploadPath(projectId, options.type ?? FileTransferType.PROJECT, options.jobId);
   const problem = remoteNameProblem(remoteName);
-  if (problem !== undefined) throw new QfcException(`Cannot upload "${remoteName}": ${problem}`);
+  if (problem !== undefined) throw new TypeError(`Cannot upload "${remoteName}": ${problem}`);
   const info = await stat(localPath).catch(() => undefined);
   if (!info?.isFile()) throw new QfcException(`Cannot upload "${localPath}": it is not a file`);
   const [result] = await executePlan(core, projectId, {
