@@ -101,7 +101,7 @@ const SSO_LOGIN_HINT =
  * ```
  */
 export function ssoExpiredMessage(url: string): string {
-  return `The single sign-on session for ${url} has expired and could not be renewed: ` +
+  return `The single sign-on session for "${url}" has expired and could not be renewed: ` +
     'run "qfieldcloud-cli login --sso" again';
 }
 
