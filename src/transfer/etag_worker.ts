@@ -129,7 +129,9 @@ export class EtagWorker {
     });
     worker.on("error", (error: unknown) => this.#fail(error));
     worker.on("exit", (code: number) => {
-      if (!this.#terminated) this.#fail(new Error(`The hashing worker exited with code ${code}`));
+      if (!this.#terminated) {
+        this.#fail(new QfcException(`The hashing worker exited with code ${code}`));
+      }
     });
   }
 
@@ -172,7 +174,7 @@ export class EtagWorker {
     if (this.#terminated) return;
     this.#terminated = true;
     workersInUse--;
-    this.#fail(new Error("The hashing worker was terminated"));
+    this.#fail(new QfcException("The hashing worker was terminated"));
     await this.#worker.terminate();
   }
 
