@@ -262,9 +262,7 @@ export async function prepareSync(
     const target = local ? { path: local.localPath } : resolveLocalPath(root, name);
     if (target.problem !== undefined) {
       // A name this folder cannot hold: never downloaded, and never deleted for being absent.
-      if (direction !== "push") {
-        fail(name, undefined, remote?.size ?? 0, new QfcException(target.problem));
-      }
+      if (direction !== "push") fail(name, undefined, remote?.size ?? 0, new Error(target.problem));
       continue;
     }
     const decision: SyncDecision = decideSync({
