@@ -8,7 +8,7 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import { QfcRequestException } from "../../errors.ts";
+import { QfcException, QfcRequestException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { listProjectFiles, reasonOf } from "../common.ts";
 import { etagOfFile } from "../file_etag.ts";
@@ -22,7 +22,7 @@ const SMALL_UPLOAD_SIZE = 1024 * 1024;
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** The server's answer broke off after its status arrived: the file may be stored. */
-class AnswerCutOff extends Error {}
+class AnswerCutOff extends QfcException {}
 
 /** Uploads one file; before sending it again, checks whether an earlier try stored it. */
 export const upload: ActionRunner = {
@@ -53,7 +53,9 @@ export function uploadPath(projectId: string, type: FileTransferType, jobId?: st
   if (type === FileTransferType.PROJECT) return ["files", projectId];
   if (type === FileTransferType.PACKAGE) {
     if (!jobId) {
-      throw new TypeError('Cannot upload package files without a "jobId" (the package job)');
+      throw new TypeError(
+        `Cannot upload package files without a "jobId": pass the package job's id`,
+      );
     }
     return ["packages", projectId, jobId, "files"];
   }
