@@ -28,7 +28,6 @@ import { CliError, CliUsageError, ssoExpiredMessage } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { Output } from "./output.ts";
 import { resolvePassword } from "./prompt.ts";
-import { caCertFetch, insecureFetch } from "./tls.ts";
 
 /** The API of app.qfield.cloud, the default `--url`. */
 export const DEFAULT_URL = "https://app.qfield.cloud/api/v1/";
@@ -191,6 +190,7 @@ export class CliContext {
       if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
         throw new CliUsageError(`No PEM certificate in "${globals.caCert}"`);
       }
+      const { caCertFetch } = await import("./tls.ts"); // node:https costs ~40 ms to load
       const closable = caCertFetch(pem);
       this.#closers.push(closable.close);
       fetch = closable.fetch;
@@ -199,6 +199,7 @@ export class CliContext {
       if (globals.caCert) {
         this.out.warn("--no-verify-ssl overrides --ca-cert: certificates are not verified");
       }
+      const { insecureFetch } = await import("./tls.ts");
       const closable = insecureFetch();
       this.#closers.push(closable.close);
       fetch = closable.fetch;

@@ -13,6 +13,7 @@ import { FileTransferStatus } from "../types.ts";
 import { obstacle } from "./actions/download.ts";
 import { failedResult, filterGlobs, passesFilter } from "./common.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
+import { fastStat } from "./fast_stat.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
 import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
@@ -140,9 +141,13 @@ export async function checkLocal(
   dirs?: DirSnapshot,
 ): Promise<{ upToDate: boolean; localEtag?: string }> {
   if (dirs && !(await dirs.mayExist(action.localPath))) return { upToDate: false };
-  const info = await stat(action.localPath).catch(() => undefined);
-  if (!info) return { upToDate: false };
-  if (!info.isFile()) throw obstacle(action);
+  let info;
+  try {
+    info = fastStat(action.localPath);
+  } catch {
+    return { upToDate: false };
+  }
+  if (!info.isFile) throw obstacle(action);
   if (force) return { upToDate: false };
   // A different size means a different etag: no need to hash (or to send If-None-Match).
   if (!action.sizeUnknown && info.size !== action.size) return { upToDate: false };
