@@ -10,7 +10,7 @@
 import { stat } from "node:fs/promises";
 import { QfcException, QfcRequestException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
-import { listProjectFiles, reasonOf } from "../common.ts";
+import { childController, listProjectFiles, reasonOf } from "../common.ts";
 import { etagOfFile } from "../file_etag.ts";
 import { multipartFileBody, multipartFileBytes } from "../multipart.ts";
 import type { TransferAction } from "../plan.ts";
@@ -84,12 +84,29 @@ async function alreadyStored(ctx: ActionContext, action: TransferAction): Promis
  * the request is aborted before its end, so the server stores nothing, and the try fails.
  */
 async function send(ctx: ActionContext, action: TransferAction): Promise<ActionOutcome> {
-  const { localPath, name } = action;
-  const { tracker } = ctx;
+  const { localPath } = action;
   // The size may have changed since the walk; the body must announce the right one.
   const size = (await stat(localPath)).size;
   const boundary = `----qfieldcloud-${crypto.randomUUID()}`;
-  const changed = new AbortController();
+  // Aborted by the run or by a change of the file. Not `AbortSignal.any`: its signals stay tied
+  // to the run's signal until a full garbage collection, which made memory grow with each file.
+  const changed = childController(ctx.signal);
+  try {
+    return await sendOnce(ctx, action, size, boundary, changed.controller);
+  } finally {
+    changed.dispose();
+  }
+}
+
+async function sendOnce(
+  ctx: ActionContext,
+  action: TransferAction,
+  size: number,
+  boundary: string,
+  changed: AbortController,
+): Promise<ActionOutcome> {
+  const { localPath, name } = action;
+  const { tracker } = ctx;
   const body = {
     filename: name,
     size,
@@ -117,7 +134,7 @@ async function send(ctx: ActionContext, action: TransferAction): Promise<ActionO
     // The time to send the body is unbounded; only the wait for the answer would be limited.
     timeoutMs: 0,
     // A file that changed while it was read aborts the request at once, with that error.
-    signal: AbortSignal.any([ctx.signal, changed.signal]),
+    signal: changed.signal,
   });
   try {
     await response.text();
