@@ -45,7 +45,9 @@ Deno.test("executePlan() carries out every kind of action", async (t) => {
           etag: etagOfBytes(text("from the cloud")),
         }),
         action("delete_remote", "gone.txt", "", 9),
-        action("delete_local", "doomed.txt", doomed, 17),
+        action("delete_local", "doomed.txt", doomed, 17, {
+          etag: etagOfBytes(text("delete me locally")),
+        }),
       ],
       settled: [{ name: "same.txt", status: "SKIPPED", reason: "Already in step", size: 1 }],
     };
@@ -130,18 +132,60 @@ Deno.test("executePlan() backupDir keeps the bytes a download replaces or a dele
       expect(await Deno.readTextFile(join(backups, "DCIM", "p.jpg"))).toBe("photo");
     });
     await t.step(
-      "delete_local without backupDir unlinks; a missing file counts as done",
+      "delete_local without backupDir unlinks a file with the plan's etag; a missing file counts as done",
       async () => {
         const doomed = await f.write("e/x.txt", "x");
         const results = await executePlan(f.core, f.projectId, {
           actions: [
-            action("delete_local", "x.txt", doomed, 1),
+            action("delete_local", "x.txt", doomed, 1, { etag: etagOfBytes(text("x")) }),
             action("delete_local", "never.txt", join(f.dir, "e", "never.txt"), 1),
           ],
           settled: [],
         });
         expect(results.map((r) => r.status)).toEqual(["SUCCESS", "SUCCESS"]);
         expect(await namesIn(join(f.dir, "e"))).toEqual([]);
+      },
+    );
+    await t.step(
+      "delete_local without backupDir keeps a file without an etag or with other bytes",
+      async () => {
+        const unknown = await f.write("e2/unknown.txt", "u");
+        const changed = await f.write("e2/changed.txt", "changed since");
+        const results = await executePlan(f.core, f.projectId, {
+          actions: [
+            action("delete_local", "unknown.txt", unknown, 1),
+            action("delete_local", "changed.txt", changed, 13, { etag: etagOfBytes(text("x")) }),
+          ],
+          settled: [],
+        });
+        expect(results.map((r) => [r.status, r.reason])).toEqual([
+          ["FAILED", expect.stringMatching(/without a backup folder: the plan gives no etag/)],
+          ["FAILED", expect.stringMatching(/it changed since the plan/)],
+        ]);
+        expect(await namesIn(join(f.dir, "e2"))).toEqual(["changed.txt", "unknown.txt"]);
+      },
+    );
+    await t.step(
+      "delete_local under a symbolic link out of localDir fails, the file stays",
+      async () => {
+        const outside = await f.write("outside/victim.txt", "v");
+        await Deno.mkdir(join(f.dir, "root"), { recursive: true });
+        await Deno.symlink(join(f.dir, "outside"), join(f.dir, "root", "link"));
+        const viaLink = join(f.dir, "root", "link", "victim.txt");
+        const [result] = await executePlan(f.core, f.projectId, {
+          actions: [
+            action("delete_local", "link/victim.txt", viaLink, 1, {
+              etag: etagOfBytes(text("v")),
+              backupDir: join(f.dir, "root", ".backups"),
+            }),
+          ],
+          settled: [],
+        }, { localDir: join(f.dir, "root") });
+        expect(result).toMatchObject({
+          status: "FAILED",
+          reason: expect.stringMatching(/outside/),
+        });
+        expect(await Deno.readTextFile(outside)).toBe("v");
       },
     );
     await t.step("a download onto a folder fails, the folder stays, no partial file", async () => {
