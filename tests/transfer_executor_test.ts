@@ -385,3 +385,20 @@ Deno.test("executePlan() dry run changes nothing and reports PENDING", async () 
     await f.close();
   }
 });
+
+Deno.test("executePlan() retry option is the one policy of download requests", async () => {
+  const f = await transferFixture();
+  try {
+    await f.server.putFile(f.projectId, "r.txt", "remote");
+    f.server.injectFault({ method: "GET", path: /r\.txt/, status: 503, times: 9 });
+    f.server.clearRequests();
+    const [result] = await executePlan(f.core, f.projectId, {
+      actions: [action("download", "r.txt", join(f.dir, "r.txt"), 6)],
+      settled: [],
+    }, { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    expect(result.status).toBe("FAILED");
+    expect(f.server.requests.filter((r) => r.method === "GET").length).toBe(2);
+  } finally {
+    await f.close();
+  }
+});

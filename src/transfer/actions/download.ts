@@ -200,6 +200,8 @@ async function fetchInto(
       headers,
       signal: idle.controller.signal,
       acceptStatuses: [304, 416],
+      // The transfer's retry option, not the core's: one policy for the whole download.
+      retry: ctx.policy,
     });
     if (response.status === 304) {
       await response.body?.cancel();

@@ -8,18 +8,16 @@
  * @module
  */
 import { stat } from "node:fs/promises";
-import { QfcRequestException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { listProjectFiles, reasonOf } from "../common.ts";
 import { etagOfFile } from "../file_etag.ts";
 import { multipartFileBody, multipartFileBytes } from "../multipart.ts";
 import type { TransferAction } from "../plan.ts";
 import type { ActionContext, ActionOutcome, ActionRunner } from "./context.ts";
+import { isRetryableRequestFailure, mayHaveBeenCarriedOut } from "./request_failures.ts";
 
 /** Files up to this size are uploaded from memory; larger ones are streamed from disk. */
 const SMALL_UPLOAD_SIZE = 1024 * 1024;
-/** Statuses worth another try. */
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** The server's answer broke off after its status arrived: the file may be stored. */
 class AnswerCutOff extends Error {}
@@ -39,9 +37,7 @@ export const upload: ActionRunner = {
     return await send(ctx, action);
   },
   retryable(error) {
-    return error instanceof AnswerCutOff ||
-      (error instanceof QfcRequestException &&
-        (error.status === undefined || RETRY_STATUSES.has(error.status)));
+    return error instanceof AnswerCutOff || isRetryableRequestFailure(error);
   },
 };
 
@@ -62,9 +58,7 @@ export function uploadPath(projectId: string, type: FileTransferType, jobId?: st
 
 /** Whether a failed try may have reached the server and stored the file. */
 function mayHaveBeenStored(error: unknown): boolean {
-  if (error instanceof AnswerCutOff) return true;
-  if (!(error instanceof QfcRequestException)) return false;
-  return error.status === undefined || (error.status >= 500 && error.status <= 504);
+  return error instanceof AnswerCutOff || mayHaveBeenCarriedOut(error);
 }
 
 /** Whether the listing shows the file with the etag of the local bytes. */
