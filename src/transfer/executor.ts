@@ -20,6 +20,7 @@ import type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker, type TransferOperation } from "./progress.ts";
 import { verificationOf } from "./verification.ts";
+import { SharedListing } from "./shared_listing.ts";
 import { isQgisProjectFile } from "./walk.ts";
 import type { DownloadVerification, TransferOptions, TransferResult } from "./types.ts";
 
@@ -148,6 +149,7 @@ export async function executePlan(
     localDir: options.localDir,
     dirs: new DirSnapshot(),
     watchdog: new IdleWatchdog(idleTimeoutMs),
+    listing: new SharedListing(core, projectId, stop.controller.signal),
     createdDirs: new Map(),
   };
   let stopped = false;

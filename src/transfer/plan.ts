@@ -63,11 +63,12 @@ export interface TransferAction {
    */
   lastModified?: string;
   /**
-   * Upload: after a try that failed once its body may have been stored, send again without
-   * first checking the listing. For a forced upload of bytes the cloud may already hold, where
-   * finding them there proves nothing.
+   * Upload: the cloud's latest version of this name when the upload was decided (its
+   * `version_id`, or `null` when the name was not listed). After a failed try, a version other
+   * than this one with the sent bytes' etag shows that the try stored the file. Unset: the
+   * executor lists the project once, before the first send of such uploads.
    */
-  resendBlindly?: boolean;
+  cloudVersion?: string | null;
 }
 
 /** What a transfer will do: one action per file to change, and the files already decided. */

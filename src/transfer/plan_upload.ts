@@ -15,6 +15,7 @@ import { type IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
 import type { TransferAction, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { remoteNameProblem } from "./remote_names.ts";
+import { latestVersionOf } from "./shared_listing.ts";
 import type { TransferResult, UploadFilesOptions } from "./types.ts";
 import { type LocalFile, walkLocalFiles } from "./walk.ts";
 
@@ -104,8 +105,8 @@ export async function planUpload(
       size: file.size,
       etag,
       reason: force ? "Forced upload" : other ? "Differs from the cloud" : "Not on the cloud",
-      // Forced: the cloud may hold these bytes already, so finding them there proves nothing.
-      resendBlindly: force,
+      // Forced: not listed at plan time (the executor lists once before sending).
+      ...(force ? {} : { cloudVersion: other ? latestVersionOf(other) : null }),
     };
   }, options.signal);
   return {

@@ -60,7 +60,8 @@ export async function uploadFiles(
 }
 
 /**
- * Uploads one local file under `remoteName` (always, without comparing etags),
+ * Uploads one local file under `remoteName` (always, without comparing etags;
+ * one listing request first tells a version a failed try stored from an older one),
  * or, with `type: "package"` and a `jobId`, as a file of a package job (worker
  * tokens only). Throws on failure, including a name the server would reject.
  *
@@ -97,8 +98,6 @@ export async function uploadFile(
       localPath: resolve(localPath),
       size: info.size,
       reason: "Upload of one file",
-      // Always sent: the cloud may hold these bytes already, so finding them proves nothing.
-      resendBlindly: true,
     }],
     settled: [],
   }, { ...options, throwOnError: true, concurrency: 1 });
