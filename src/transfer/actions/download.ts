@@ -13,7 +13,7 @@ import { QfcException, QfcRequestException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { setCloudMtime } from "../cloud_mtime.ts";
 import { childController, reasonOf } from "../common.ts";
-import { BodyInterrupted, RestartDownload } from "../download_errors.ts";
+import { BodyInterrupted, fileInTheWay, obstacle, RestartDownload } from "../download_errors.ts";
 import type { Watch } from "../idle_watchdog.ts";
 import { mkdirInside } from "../inside_root.ts";
 import { isGeoPackage, moveSidecarsAside, moveToBackup } from "../local_backup.ts";
@@ -34,13 +34,7 @@ const WHOLE_BODY_MAX = 256 * 1024;
 /** Downloads one file; a broken-off body is resumed, a file that cannot be continued restarted. */
 export const download: ActionRunner = {
   async attempt(ctx, action, tries): Promise<ActionOutcome> {
-    if (tries.attempt === 1) {
-      if (ctx.localDir !== undefined) {
-        await mkdirInside(ctx.localDir, dirname(action.localPath), ctx.createdDirs);
-      } else {
-        await mkdir(dirname(action.localPath), { recursive: true });
-      }
-    }
+    if (tries.attempt === 1) await makeFolder(ctx, action);
     const partial = await partialOf(ctx, action);
     const temp = partial.path;
     try {
@@ -82,6 +76,21 @@ export const download: ActionRunner = {
       : error;
   },
 };
+
+/** Creates the file's folder (inside `localDir`); a file in the way is named. */
+async function makeFolder(ctx: ActionContext, action: TransferAction): Promise<void> {
+  try {
+    if (ctx.localDir !== undefined) {
+      await mkdirInside(ctx.localDir, dirname(action.localPath), ctx.createdDirs);
+    } else {
+      await mkdir(dirname(action.localPath), { recursive: true });
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR") throw error;
+    throw (await fileInTheWay(action, ctx.localDir, error)) ?? error;
+  }
+}
 
 /** The partial file each download of a run writes, kept from one try to the next. */
 const partials = new WeakMap<ActionContext, Map<TransferAction, PartialFile>>();
@@ -133,17 +142,6 @@ async function putInPlace(action: TransferAction, temp: string): Promise<void> {
     }
     throw error;
   }
-}
-
-/** The error of a download whose place is taken by something that is not a file. */
-export function obstacle(
-  action: Pick<TransferAction, "name" | "localPath">,
-  cause?: unknown,
-): QfcException {
-  return new QfcException(
-    `Cannot download "${action.name}" to "${action.localPath}": it is not a file`,
-    cause === undefined ? undefined : { cause },
-  );
 }
 
 /** The request path of a download. */
