@@ -203,6 +203,24 @@ Deno.test("executePlan() backupDir keeps the bytes a download replaces or a dele
       expect(await namesIn(join(f.dir, "g", "data"))).toEqual(["trees.gpkg"]);
       expect(await namesIn(join(f.dir, "g", "data", "trees.gpkg"))).toEqual(["inner"]);
     });
+    await t.step("a GeoPackage download whose rename fails leaves -wal/-shm in place", async () => {
+      await Deno.mkdir(join(f.dir, "h", "trees.gpkg", "inner"), { recursive: true });
+      await f.write("h/trees.gpkg-wal", "wal of the folder's database");
+      await f.write("h/trees.gpkg-shm", "shm");
+      const [result] = await executePlan(f.core, f.projectId, {
+        actions: [action("download", "data/trees.gpkg", join(f.dir, "h", "trees.gpkg"), 14)],
+        settled: [],
+      });
+      expect(result.status).toBe("FAILED");
+      expect(await namesIn(join(f.dir, "h"))).toEqual([
+        "trees.gpkg",
+        "trees.gpkg-shm",
+        "trees.gpkg-wal",
+      ]);
+      expect(await Deno.readTextFile(join(f.dir, "h", "trees.gpkg-wal"))).toBe(
+        "wal of the folder's database",
+      );
+    });
     await t.step("delete_local of a folder fails, the folder stays", async () => {
       await Deno.mkdir(join(f.dir, "f", "dir.txt"), { recursive: true });
       const [result] = await executePlan(f.core, f.projectId, {

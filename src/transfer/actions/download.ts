@@ -16,7 +16,13 @@ import { childController, reasonOf } from "../common.ts";
 import { BodyInterrupted, fileInTheWay, obstacle, RestartDownload } from "../download_errors.ts";
 import type { Watch } from "../idle_watchdog.ts";
 import { mkdirInside } from "../inside_root.ts";
-import { isGeoPackage, moveSidecarsAside, moveToBackup } from "../local_backup.ts";
+import {
+  isGeoPackage,
+  moveBack,
+  type Moved,
+  moveSidecarsAside,
+  moveToBackup,
+} from "../local_backup.ts";
 import {
   claimPartial,
   type PartialFile,
@@ -124,17 +130,23 @@ function forgetPartial(ctx: ActionContext, action: TransferAction): void {
  * folder if the plan gave one; the old `-wal`/`-shm` of a GeoPackage are moved aside.
  */
 async function putInPlace(action: TransferAction, temp: string): Promise<void> {
+  const moved: Moved[] = [];
   if (action.backupDir !== undefined) {
     const existing = await lstat(action.localPath).catch(() => undefined);
     if (existing?.isDirectory()) throw obstacle(action);
-    await moveToBackup(action.localPath, action.backupDir, action.name);
+    const backup = await moveToBackup(action.localPath, action.backupDir, action.name);
+    if (backup !== undefined) moved.push({ from: action.localPath, to: backup });
   }
   if (isGeoPackage(action.localPath)) {
-    await moveSidecarsAside(action.localPath, action.name, "download", action.backupDir);
+    moved.push(
+      ...await moveSidecarsAside(action.localPath, action.name, "download", action.backupDir),
+    );
   }
   try {
     await rename(temp, action.localPath);
   } catch (error) {
+    // The old file and its sidecars go back together: they belong to each other.
+    await moveBack(moved).catch(() => {});
     // A folder in the way (the plan looked, but it may have come since).
     const code = (error as { code?: string }).code;
     if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST") {
