@@ -66,9 +66,9 @@ export const download: ActionRunner = {
       }
       // Keep a partial file only while it can be resumed: after a broken-off body, or when
       // the server could not be reached or failed (a later run resumes it).
-      const resumable = error instanceof BodyInterrupted ||
-        (error instanceof QfcRequestException && (error.status ?? 500) >= 500);
-      if (!resumable) await rm(temp, { force: true });
+      const keep = resumable(action) && (error instanceof BodyInterrupted ||
+        (error instanceof QfcRequestException && (error.status ?? 500) >= 500));
+      if (!keep) await rm(temp, { force: true });
       throw error;
     }
   },
@@ -113,10 +113,17 @@ async function partialOf(ctx: ActionContext, action: TransferAction): Promise<Pa
     const dir = dirname(action.localPath);
     const content = action.etag ?? (action.version ? `version:${action.version}` : "");
     const prefix = partialPrefix(action.localPath, content);
-    partial = await claimPartial(dir, prefix, await ctx.dirs.entriesStartingWith(dir, prefix));
+    // Without an expected etag, bytes of another run cannot be verified: never taken over.
+    const names = resumable(action) ? await ctx.dirs.entriesStartingWith(dir, prefix) : [];
+    partial = await claimPartial(dir, prefix, names);
     mine.set(action, partial);
   }
   return partial;
+}
+
+/** Whether a partial file of this download may be continued: only with an etag to check. */
+function resumable(action: TransferAction): boolean {
+  return action.etag !== undefined;
 }
 
 /** The download is over (done, or no try left): its partial file is no longer being written. */
@@ -174,7 +181,8 @@ async function fetchInto(
   const listedSize = action.sizeUnknown ? undefined : action.size;
   let offset = 0;
   // On the first try, a partial file exists only if it was taken over from a run that is gone.
-  const partial = firstAttempt && !partialFile.takenOver
+  // Without an expected etag, nothing is resumed: the joined bytes could not be verified.
+  const partial = !resumable(action) || (firstAttempt && !partialFile.takenOver)
     ? undefined
     : await stat(temp).catch(() => undefined);
   if (partial && partial.size > 0) {
