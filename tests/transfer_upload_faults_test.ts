@@ -194,3 +194,61 @@ Deno.test("upload retry checks share listings; a 429 lists nothing; a failing li
     await f.close();
   }
 });
+
+Deno.test("a file changed between plan and send is FAILED, nothing stored; the check uses the plan's etag", async (t) => {
+  const f = await transferFixture();
+  try {
+    const retry = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
+    const planned = (name: string, localPath: string, content: string): TransferPlan => ({
+      actions: [{
+        kind: "upload",
+        name,
+        localPath,
+        size: content.length,
+        etag: etagOfBytes(new TextEncoder().encode(content)),
+        reason: "test",
+        cloudVersion: null,
+      }],
+      settled: [],
+    });
+    for (const size of [10, 2 * 1024 * 1024]) {
+      await t.step(`${size} bytes, same size, other bytes`, async () => {
+        const content = "a".repeat(size);
+        const path = await f.write(`changed-${size}.bin`, "b".repeat(size));
+        f.server.clearRequests();
+        const [result] = await executePlan(
+          f.core,
+          f.projectId,
+          planned(`changed-${size}.bin`, path, content),
+          { retry },
+        );
+        expect(result).toMatchObject({
+          status: "FAILED",
+          reason: expect.stringMatching(/changed while uploading/),
+        });
+        expect(versionsOf(f, `changed-${size}.bin`)).toBe(0);
+      });
+    }
+    await t.step("stored by a try, then changed: the check finds the plan's bytes", async () => {
+      const path = await f.write("then.txt", "planned bytes");
+      const plan = planned("then.txt", path, "planned bytes");
+      f.server.injectFault({ method: "POST", path: POST_FILES, status: 502, afterHandling: true });
+      // The file changes as soon as the first try has failed.
+      const request = f.core.request.bind(f.core);
+      f.core.request = async (options) => {
+        try {
+          return await request(options);
+        } catch (error) {
+          if (options.method === "POST") await Deno.writeTextFile(path, "later, other bytes");
+          throw error;
+        }
+      };
+      const running = executePlan(f.core, f.projectId, plan, { retry });
+      const [result] = await running;
+      expect(result).toMatchObject({ status: "SUCCESS", reason: expect.stringMatching(/earlier/) });
+      expect(versionsOf(f, "then.txt")).toBe(1);
+    });
+  } finally {
+    await f.close();
+  }
+});
