@@ -420,3 +420,110 @@ Deno.test("executePlan() retry option is the one policy of download requests", a
     await f.close();
   }
 });
+
+Deno.test("executePlan() onSettled with concurrency: one call at a time, 304 SKIPPED, not for settled or cut-off actions", async (t) => {
+  const f = await transferFixture();
+  try {
+    const names = Array.from({ length: 12 }, (_, i) => `f${i}.txt`);
+    for (const name of names) await f.server.putFile(f.projectId, name, `content of ${name}`);
+    await t.step("calls never overlap; a 304 is SKIPPED; settled results get none", async () => {
+      let active = 0;
+      let most = 0;
+      const calls: [string, string][] = [];
+      const same = `content of f0.txt`;
+      await f.write("c/f0.txt", same);
+      const results = await executePlan(f.core, f.projectId, {
+        actions: names.map((name) =>
+          action("download", name, join(f.dir, "c", name), `content of ${name}`.length, {
+            ...(name === "f0.txt" ? { localEtag: etagOfBytes(text(same)) } : {}),
+          })
+        ),
+        settled: [{ name: "decided.txt", status: "SKIPPED", reason: "In step", size: 1 }],
+      }, {
+        concurrency: 6,
+        onSettled: async (a, result) => {
+          active++;
+          most = Math.max(most, active);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          calls.push([a.name, result.status]);
+          active--;
+        },
+      });
+      expect(results.filter((r) => r.status === "FAILED")).toEqual([]);
+      expect(most).toBe(1);
+      expect(calls.length).toBe(names.length);
+      expect(calls.find(([name]) => name === "f0.txt")).toEqual(["f0.txt", "SKIPPED"]);
+      expect(calls.some(([name]) => name === "decided.txt")).toBe(false);
+    });
+    await t.step(
+      "an abort: a call for each action that finished, none for those cut off",
+      async () => {
+        const controller = new AbortController();
+        const called: string[] = [];
+        // The first body stalls; the abort comes while the others may be running.
+        f.server.injectFault({ method: "GET", path: /f1\.txt/, stallAfterBytes: 1 });
+        const run = executePlan(f.core, f.projectId, {
+          actions: names.map((name) =>
+            action("download", name, join(f.dir, "d", name), `content of ${name}`.length)
+          ),
+          settled: [],
+        }, {
+          concurrency: 3,
+          signal: controller.signal,
+          onSettled: (a) => {
+            called.push(a.name);
+            if (called.length === 2) controller.abort(new Error("Ctrl-C"));
+          },
+        });
+        await expect(run).rejects.toThrow("Ctrl-C");
+        // Every action that finished was recorded, even after the abort; none that was cut off.
+        const inPlace = (await namesIn(join(f.dir, "d"))).filter((n) => !n.startsWith(".qfc-"));
+        expect([...called].sort()).toEqual(inPlace);
+        expect(called).not.toContain("f1.txt");
+        expect(called.length).toBeLessThan(names.length);
+      },
+    );
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("executePlan() abort mid-body keeps the partial file, leaks nothing, and the next run resumes", async () => {
+  const f = await transferFixture();
+  try {
+    const content = "0123456789".repeat(50_000); // 500 kB: streamed, not read whole
+    await f.server.putFile(f.projectId, "big.txt", content);
+    const target = join(f.dir, "m", "big.txt");
+    const plan = (): TransferPlan => ({
+      actions: [
+        action("download", "big.txt", target, content.length, {
+          etag: etagOfBytes(text(content)),
+        }),
+      ],
+      settled: [],
+    });
+    f.server.injectFault({ method: "GET", path: /big\.txt/, stallAfterBytes: 100_000 });
+    const controller = new AbortController();
+    const run = executePlan(f.core, f.projectId, plan(), {
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === "file-bytes" && e.fileBytes >= 100_000) {
+          controller.abort(new Error("Ctrl-C"));
+        }
+      },
+    });
+    await expect(run).rejects.toThrow("Ctrl-C");
+    const left = await namesIn(join(f.dir, "m"));
+    expect(left).toEqual([expect.stringMatching(/^\.qfc-.*\.part$/)]);
+    expect((await Deno.stat(join(f.dir, "m", left[0]))).size).toBe(100_000);
+    // The next run takes the partial over and asks for the rest only.
+    f.server.clearRequests();
+    const [result] = await executePlan(f.core, f.projectId, plan());
+    expect(result.status).toBe("SUCCESS");
+    expect(await Deno.readTextFile(target)).toBe(content);
+    expect(f.server.requests.map((r) => r.headers.get("range"))).toEqual(["bytes=100000-"]);
+    expect(await namesIn(join(f.dir, "m"))).toEqual(["big.txt"]);
+  } finally {
+    await f.close();
+  }
+});

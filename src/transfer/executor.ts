@@ -57,9 +57,13 @@ export interface ExecuteOptions extends TransferOptions {
   /** What progress events say the call does; by default from the kinds of the actions. */
   operation?: TransferOperation;
   /**
-   * Called once per action when it has finished (SUCCESS or FAILED, never in a dry run), awaited
-   * before the action counts as done, so that a caller can record state as each file completes.
-   * If it throws, the run stops and throws that error.
+   * Called once per action that finished, so that a caller can record state as each file
+   * completes: with its result, SUCCESS, FAILED, or SKIPPED (a download answered 304). Awaited
+   * before the action counts as done (its `file-end` progress event). The calls never overlap,
+   * whatever the concurrency: each starts once the one before it has settled, in the order
+   * the actions finished. Never called in a dry run, for the plan's `settled` results, or for
+   * an action cut off by an abort or by the run stopping at another action's failure. If it
+   * throws, the run stops and throws that error.
    */
   onSettled?: (action: TransferAction, result: TransferResult) => void | Promise<void>;
 }
@@ -158,6 +162,13 @@ export async function executePlan(
     stop.controller.abort(error);
     throw error;
   };
+  // One call at a time: a caller's state store need not handle overlapping writes.
+  let settling: Promise<void> = Promise.resolve();
+  const settle = (action: TransferAction, result: TransferResult): Promise<void> => {
+    const call = settling.then(() => options.onSettled?.(action, result));
+    settling = call.catch(() => {});
+    return call;
+  };
   const run = async (index: number) => {
     const action = actions[index];
     let failure: unknown;
@@ -171,7 +182,7 @@ export async function executePlan(
       if (options.throwOnError || isFatal(error)) failure = error;
     }
     try {
-      await options.onSettled?.(action, results[index]);
+      await settle(action, results[index]);
     } catch (error) {
       stopWith(error);
     }
