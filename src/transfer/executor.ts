@@ -6,21 +6,22 @@
  */
 import { delay } from "../delay.ts";
 import { QfcException, QfcRequestException } from "../errors.ts";
-import type { RequestCore } from "../http.ts";
+import { backoffMs, type RequestCore, resolveRetryPolicy } from "../http.ts";
 import { FileTransferStatus, FileTransferType } from "../types.ts";
 import type { ActionContext, ActionRunner } from "./actions/context.ts";
 import { deleteLocal } from "./actions/delete_local.ts";
 import { deleteRemote } from "./actions/delete_remote.ts";
 import { download } from "./actions/download.ts";
 import { upload, uploadPath } from "./actions/upload.ts";
-import { backoffMs, childController, failedResult, retryPolicy } from "./common.ts";
+import { childController } from "./child_abort.ts";
+import { failedResult } from "./failed_result.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { IdleWatchdog } from "./idle_watchdog.ts";
 import type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker, type TransferOperation } from "./progress.ts";
+import { SharedListing } from "./project_listing.ts";
 import { verificationOf } from "./verification.ts";
-import { SharedListing } from "./shared_listing.ts";
 import { isQgisProjectFile } from "./walk.ts";
 import type { DownloadVerification, TransferOptions, TransferResult } from "./types.ts";
 
@@ -146,7 +147,7 @@ export async function executePlan(
     projectId,
     tracker,
     signal: stop.controller.signal,
-    policy: options.retry ? retryPolicy(options.retry) : core.retryPolicy,
+    policy: options.retry ? resolveRetryPolicy(options.retry) : core.retryPolicy,
     type,
     jobId: options.jobId,
     verify,

@@ -78,3 +78,11 @@ export interface TransferPlan {
   /** Files decided without an action (SKIPPED, or FAILED before any request), reported as-is. */
   settled: TransferResult[];
 }
+
+/** A plan, and the remote names in the order its results are reported. */
+export interface OrderedPlan {
+  /** The plan. */
+  plan: TransferPlan;
+  /** The names in report order (see `inOrder`). */
+  order: string[];
+}

@@ -12,7 +12,7 @@ import { QfcException } from "../errors.ts";
 import type { RequestCore } from "../http.ts";
 import { FileTransferType } from "../types.ts";
 import { uploadPath } from "./actions/upload.ts";
-import { inOrder } from "./common.ts";
+import { inOrder } from "./result_order.ts";
 import { executePlan } from "./executor.ts";
 import { planUpload } from "./plan_upload.ts";
 import { remoteNameProblem } from "./remote_names.ts";

@@ -10,7 +10,7 @@ import type { DirSnapshot } from "../dir_snapshot.ts";
 import type { IdleWatchdog } from "../idle_watchdog.ts";
 import type { TransferAction } from "../plan.ts";
 import type { ProgressTracker } from "../progress.ts";
-import type { SharedListing } from "../shared_listing.ts";
+import type { SharedListing } from "../project_listing.ts";
 import type { DownloadVerification, TransferResult } from "../types.ts";
 
 /** State shared by the actions of one `executePlan` call. */

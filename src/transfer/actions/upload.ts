@@ -12,11 +12,11 @@
  */
 import { stat } from "node:fs/promises";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
-import { reasonOf } from "../common.ts";
+import { reasonOf } from "../failed_result.ts";
 import { etagOfFileOfSize } from "../file_etag.ts";
 import { multipartFileBody, multipartFileBytes } from "../multipart.ts";
 import type { TransferAction } from "../plan.ts";
-import { latestVersionOf, type ListingMark } from "../shared_listing.ts";
+import { latestVersionOf, type ListingMark } from "../project_listing.ts";
 import type { ActionContext, ActionOutcome, ActionRunner } from "./context.ts";
 import { isRetryableRequestFailure, mayHaveBeenCarriedOut } from "./request_failures.ts";
 

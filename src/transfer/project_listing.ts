@@ -1,14 +1,23 @@
 /**
- * One listing of a project's files shared by the uploads of a run that need
- * one: a failed upload asks whether the cloud now holds its bytes, and many
- * uploads failing at once (a proxy restarting) must not each fetch the whole
- * listing.
+ * A project's file listing: all pages, with `etag` set; and one listing
+ * shared by the uploads of a run that need one (a failed upload asks whether
+ * the cloud now holds its bytes, and many uploads failing at once, as when a
+ * proxy restarts, must not each fetch the whole listing).
  *
  * @module
  */
 import type { RequestCore } from "../http.ts";
 import type { RemoteFile } from "../types.ts";
-import { listProjectFiles } from "./common.ts";
+
+/** Lists a project's files (all pages), with `etag` set like the Python SDK does. */
+export async function listProjectFiles(
+  core: RequestCore,
+  projectId: string,
+  signal?: AbortSignal,
+): Promise<RemoteFile[]> {
+  const files = await core.list<RemoteFile>({ path: ["files", projectId], signal }, undefined, 0);
+  return files.map((file) => ({ ...file, etag: file.md5sum }));
+}
 
 /** A point in the run's listings: a listing started after it shows what happened before it. */
 export type ListingMark = number;
