@@ -51,8 +51,9 @@ export interface ExecuteOptions extends TransferOptions {
   /** How complete downloads are checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
   /**
-   * The folder downloads write into: no download writes outside it (symbolic links followed),
-   * and it is created if missing. Without it, each file's folder is simply created.
+   * The folder the actions work in: no download writes and no `delete_local` removes outside it
+   * (symbolic links followed), and it is created if missing. Without it, each download's folder
+   * is simply created.
    */
   localDir?: string;
   /** What progress events say the call does; by default from the kinds of the actions. */
