@@ -21,8 +21,9 @@ export const deleteLocal: ActionRunner = {
   async attempt(ctx, action): Promise<ActionOutcome> {
     ctx.tracker.start(action.name, action.size);
     const info = await lstat(action.localPath).catch(() => undefined);
-    if (info && ctx.localDir !== undefined) {
-      await assertRealInside(ctx.localDir, dirname(action.localPath));
+    const parent = dirname(action.localPath);
+    if (ctx.localDir !== undefined && await lstat(parent).then(() => true, () => false)) {
+      await assertRealInside(ctx.localDir, parent); // before the file or its sidecars move
     }
     if (info?.isDirectory()) {
       throw new QfcException(`Cannot delete "${action.localPath}": it is a folder, not a file`);
