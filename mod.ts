@@ -162,6 +162,7 @@ export {
   QfcGpkgCheckpointException,
   QfcMassDeletionException,
   syncProject,
+  walHasFrames,
 } from "./src/transfer/mod.ts";
 export type {
   CheckpointGpkgOptions,

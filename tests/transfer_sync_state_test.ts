@@ -92,18 +92,25 @@ Deno.test("SyncStateStore: a corrupt, unreadable or vanished state means never s
       const { store, warning } = SyncStateStore.load(dir, BINDING);
       expect(store.size).toBe(0);
       expect(warning).toMatch(/corrupt; treating every file as never synced/);
-      // The next real run replaces it.
+      // Loading changes nothing; the next real run keeps the corrupt file aside, then replaces it.
+      expect(Deno.readDirSync(join(dir, STATE_DIR_NAME)).toArray().map((e) => e.name)).toEqual([
+        "sync-state.json",
+      ]);
       store.bind();
       store.record("a", "e");
       store.close();
       expect(SyncStateStore.load(dir, BINDING).store.base("a")).toBe("e");
+      const kept = Deno.readDirSync(join(dir, STATE_DIR_NAME)).toArray()
+        .map((e) => e.name).filter((name) => name.startsWith("sync-state.json.corrupt-"));
+      expect(kept.length).toBe(1);
+      expect(Deno.readTextFileSync(join(dir, STATE_DIR_NAME, kept[0]))).toBe("{not json");
     }));
   await t.step("wrong shape", () =>
     withDir((dir) => {
       Deno.mkdirSync(join(dir, STATE_DIR_NAME));
       Deno.writeTextFileSync(
         join(dir, STATE_DIR_NAME, "sync-state.json"),
-        JSON.stringify({ version: 1, server: "x", project_id: "p-1", files: { a: 3 } }),
+        JSON.stringify({ version: 1, server: BINDING.server, project_id: "p-1", files: { a: 3 } }),
       );
       expect(SyncStateStore.load(dir, BINDING).warning).toMatch(/corrupt/);
     }));
@@ -117,7 +124,59 @@ Deno.test("SyncStateStore: a corrupt, unreadable or vanished state means never s
   await t.step("vanished", () =>
     withDir((dir) => {
       Deno.mkdirSync(join(dir, STATE_DIR_NAME));
+      // A state folder holding only a run's lock is a first run, not a lost state.
+      Deno.writeTextFileSync(join(dir, STATE_DIR_NAME, "lock"), "{}");
+      expect(SyncStateStore.load(dir, BINDING).warning).toBeUndefined();
+      Deno.writeTextFileSync(join(dir, STATE_DIR_NAME, "hash-cache.json"), "{}");
       expect(SyncStateStore.load(dir, BINDING).warning).toMatch(/No sync state/);
+    }));
+});
+
+Deno.test("SyncStateStore: a corrupt state naming another project, or a journal bound to one, is refused", async (t) => {
+  await t.step("the corrupt snapshot's readable project id", () =>
+    withDir((dir) => {
+      Deno.mkdirSync(join(dir, STATE_DIR_NAME));
+      const snapshot = join(dir, STATE_DIR_NAME, "sync-state.json");
+      Deno.writeTextFileSync(
+        snapshot,
+        '{"version":1,"server":"https://example.org/api/v1/","project_id":"p-2","files":{"a":',
+      );
+      let error: unknown;
+      try {
+        SyncStateStore.load(dir, BINDING);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(QfcFolderBoundException);
+      expect((error as Error).message).toContain('project "p-2", not project "p-1"');
+      expect(Deno.readTextFileSync(snapshot)).toMatch(/^\{"version"/);
+    }));
+  await t.step(
+    "the journal's binding beside a corrupt or unreadable snapshot",
+    () =>
+      withDir((dir) => {
+        Deno.mkdirSync(join(dir, STATE_DIR_NAME));
+        Deno.writeTextFileSync(join(dir, STATE_DIR_NAME, "sync-state.json"), "\0\0garbage");
+        Deno.writeTextFileSync(
+          join(dir, STATE_DIR_NAME, "sync-state.journal"),
+          JSON.stringify({ server: BINDING.server, project_id: "p-3" }) + "\n",
+        );
+        expect(() => SyncStateStore.load(dir, BINDING)).toThrow(/project "p-3", not project "p-1"/);
+        Deno.removeSync(join(dir, STATE_DIR_NAME, "sync-state.json"));
+        Deno.mkdirSync(join(dir, STATE_DIR_NAME, "sync-state.json"));
+        expect(() => SyncStateStore.load(dir, BINDING)).toThrow(QfcFolderBoundException);
+      }),
+  );
+  await t.step("a valid snapshot with a journal bound elsewhere", () =>
+    withDir((dir) => {
+      const { store } = SyncStateStore.load(dir, BINDING);
+      store.bind();
+      store.close();
+      Deno.writeTextFileSync(
+        join(dir, STATE_DIR_NAME, "sync-state.journal"),
+        JSON.stringify({ server: BINDING.server, project_id: "p-4" }) + "\n",
+      );
+      expect(() => SyncStateStore.load(dir, BINDING)).toThrow(/project "p-4"/);
     }));
 });
 

@@ -10,51 +10,10 @@ import {
   type SyncOptions,
   syncProject,
 } from "../mod.ts";
-import { QfcMassDeletionException } from "../src/transfer/sync_plan.ts";
+import { QfcMassDeletionException } from "../src/transfer/sync_mass_deletion.ts";
 import { QfcFolderBoundException } from "../src/transfer/sync_state.ts";
-import type { RemoteFile } from "../src/types.ts";
+import { encode, listing, outcome, run, tree, versions } from "./fixtures/sync_helpers.ts";
 import { type TransferFixture, transferFixture } from "./fixtures/transfer_setup.ts";
-
-const encode = (text: string) => new TextEncoder().encode(text);
-
-/** Everything below a folder (`.qfieldcloud` included unless `withState` is false), as text. */
-async function tree(dir: string, withState = true): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const visit = async (path: string, prefix: string) => {
-    for await (const entry of Deno.readDir(path)) {
-      if (!withState && prefix === "" && entry.name === ".qfieldcloud") continue;
-      const full = join(path, entry.name);
-      if (entry.isDirectory) await visit(full, `${prefix}${entry.name}/`);
-      else out[prefix + entry.name] = await Deno.readTextFile(full);
-    }
-  };
-  await visit(dir, "");
-  return out;
-}
-
-async function listing(fx: TransferFixture): Promise<Record<string, string>> {
-  const files = await fx.core.list<RemoteFile>({ path: ["files", fx.projectId] }, undefined, 0);
-  return Object.fromEntries(files.map((f) => [f.name, f.md5sum]));
-}
-
-function versions(fx: TransferFixture, name: string): number {
-  return fx.server.state.projects.get(fx.projectId)!.files.get(name)?.versions.length ?? 0;
-}
-
-function run(fx: TransferFixture, options: SyncOptions) {
-  const warnings: string[] = [];
-  return syncProject(fx.core, fx.projectId, fx.dir, {
-    onWarning: (w) => warnings.push(w),
-    ...options,
-  }).then((report) => ({ ...report, warnings }));
-}
-
-/** name -> "action status" (conflict marked with "!"), for compact assertions. */
-function outcome(results: { name: string; action: string; status: string; conflict: boolean }[]) {
-  return Object.fromEntries(
-    results.map((r) => [r.name, `${r.action}${r.conflict ? "!" : ""} ${r.status}`]),
-  );
-}
 
 /**
  * A folder and project in step (first sync done), then one file per row of the decision
@@ -83,46 +42,57 @@ async function tableScenario(fx: TransferFixture) {
   await fx.server.putFile(fx.projectId, "newcloud.txt", "new cloud");
 }
 
-Deno.test("sync: the first run copies one-sided files, records equal ones, and leaves different ones", async () => {
-  const fx = await transferFixture();
-  try {
-    await fx.write("local-only.txt", "L");
-    await fx.write("same.txt", "same");
-    await fx.write("differs.txt", "local");
-    await fx.server.putFile(fx.projectId, "cloud-only.txt", "C");
-    await fx.server.putFile(fx.projectId, "same.txt", "same");
-    await fx.server.putFile(fx.projectId, "differs.txt", "cloud");
-    const report = await run(fx, { direction: "sync" });
-    expect(outcome(report.results)).toEqual({
-      "local-only.txt": "upload SUCCESS",
-      "cloud-only.txt": "download SUCCESS",
-      "differs.txt": "conflict! SKIPPED",
+Deno.test("the first run copies one-sided files its way, records equal ones, and leaves different ones", async (t) => {
+  const expected = {
+    sync: { "local-only.txt": "upload SUCCESS", "cloud-only.txt": "download SUCCESS" },
+    pull: { "cloud-only.txt": "download SUCCESS" },
+    push: { "local-only.txt": "upload SUCCESS" },
+  };
+  for (const direction of ["sync", "pull", "push"] as const) {
+    await t.step(direction, async () => {
+      const fx = await transferFixture();
+      try {
+        await fx.write("local-only.txt", "L");
+        await fx.write("same.txt", "same");
+        await fx.write("differs.txt", "local");
+        await fx.server.putFile(fx.projectId, "cloud-only.txt", "C");
+        await fx.server.putFile(fx.projectId, "same.txt", "same");
+        await fx.server.putFile(fx.projectId, "differs.txt", "cloud");
+        const report = await run(fx, { direction });
+        expect(outcome(report.results)).toEqual({
+          ...expected[direction],
+          "differs.txt": "conflict! SKIPPED",
+        });
+        expect(report.summary).toEqual({
+          upload: direction === "pull" ? 0 : 1,
+          download: direction === "push" ? 0 : 1,
+          delete_remote: 0,
+          delete_local: 0,
+          conflicts: 1,
+          resolved_conflicts: 0,
+          failed: 0,
+          unchanged: 1,
+        });
+        expect(report.results.find((r) => r.name === "differs.txt")!.reason).toMatch(
+          /^different on both sides, never synced \(local 5 B at .*; cloud 5 B at .*\)$/,
+        );
+        const local = await tree(fx.dir, false);
+        const remote = await listing(fx);
+        expect(local["differs.txt"]).toBe("local");
+        expect(remote["differs.txt"]).toBe(etagOfBytes(encode("cloud")));
+        expect(local["same.txt"]).toBe("same");
+        expect("cloud-only.txt" in local).toBe(direction !== "push");
+        expect("local-only.txt" in remote).toBe(direction !== "pull");
+        if (direction !== "push") expect(local["cloud-only.txt"]).toBe("C");
+        if (direction !== "pull") expect(remote["local-only.txt"]).toBe(etagOfBytes(encode("L")));
+        // A second run finds everything in step but the conflict (and what it does not copy).
+        const again = await run(fx, { direction });
+        expect(outcome(again.results)).toEqual({ "differs.txt": "conflict! SKIPPED" });
+        expect(again.summary.unchanged).toBe(direction === "sync" ? 3 : 2);
+      } finally {
+        await fx.close();
+      }
     });
-    expect(report.summary).toEqual({
-      upload: 1,
-      download: 1,
-      delete_remote: 0,
-      delete_local: 0,
-      conflicts: 1,
-      resolved_conflicts: 0,
-      failed: 0,
-      unchanged: 1,
-    });
-    expect(report.results.find((r) => r.name === "differs.txt")!.reason).toMatch(
-      /^different on both sides, never synced \(local 5 B at .*; cloud 5 B at .*\)$/,
-    );
-    expect(await tree(fx.dir, false)).toEqual({
-      "local-only.txt": "L",
-      "cloud-only.txt": "C",
-      "same.txt": "same",
-      "differs.txt": "local",
-    });
-    // A second run finds everything in step but the conflict.
-    const again = await run(fx, { direction: "sync" });
-    expect(outcome(again.results)).toEqual({ "differs.txt": "conflict! SKIPPED" });
-    expect(again.summary.unchanged).toBe(3);
-  } finally {
-    await fx.close();
   }
 });
 
@@ -337,10 +307,17 @@ Deno.test("an interrupted sync, run again, converges with no file uploaded twice
         if (event.type === "file-end" && ++done === 10) controller.abort();
       },
     }).catch((error) => error);
+    // The first run was cut short by the abort, part-way.
+    expect(first).toBeInstanceOf(Error);
+    expect(controller.signal.aborted).toBe(true);
     const uploadedFirst = Object.keys(await listing(fx)).length;
     expect(uploadedFirst).toBeGreaterThan(0);
     expect(uploadedFirst).toBeLessThan(40);
-    void first;
+    // The state has a record of files the first run finished, and only of those.
+    const recorded = await planSync(fx.core, fx.projectId, fx.dir, { direction: "sync" });
+    expect(recorded.actions.length).toBe(40 - uploadedFirst);
+    // A file stored but not yet recorded when the abort came is recorded, not uploaded again.
+    expect(recorded.unchanged).toBe(uploadedFirst);
     const second = await run(fx, { direction: "sync" });
     expect(second.summary.failed).toBe(0);
     const remote = await listing(fx);

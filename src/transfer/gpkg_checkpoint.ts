@@ -22,7 +22,7 @@ export class QfcGpkgCheckpointException extends QfcException {}
  *
  * @example
  * ```ts
- * import { walHasFrames } from "./gpkg_checkpoint.ts";
+ * import { walHasFrames } from "@qfieldcloud/sdk";
  * if (await walHasFrames("data.gpkg")) console.log("QGIS has unsaved edits in data.gpkg-wal");
  * ```
  */
@@ -45,7 +45,7 @@ export interface CheckpointGpkgOptions {
  *
  * @example
  * ```ts
- * import { checkpointGpkg, walHasFrames } from "./gpkg_checkpoint.ts";
+ * import { checkpointGpkg, walHasFrames } from "@qfieldcloud/sdk";
  * if (await walHasFrames("data.gpkg")) await checkpointGpkg("data.gpkg");
  * ```
  */

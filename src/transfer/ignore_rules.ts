@@ -18,7 +18,7 @@ export const IGNORE_FILE_NAME = ".qfieldcloudignore";
  *
  * @example
  * ```ts
- * import { IgnoreRules } from "./ignore_rules.ts";
+ * import { IgnoreRules } from "@qfieldcloud/sdk";
  * const rules = new IgnoreRules("*.tmp\n!keep.tmp\nscratch/\n");
  * rules.ignores("a/b.tmp"); // true
  * rules.ignores("keep.tmp"); // false
@@ -33,8 +33,13 @@ export class IgnoreRules {
     this.#matcher = ignore().add(text);
   }
 
-  /** Whether the `/`-separated relative file name is ignored (or lies in an ignored folder). */
+  /**
+   * Whether the `/`-separated relative file name is ignored (or lies in an ignored folder).
+   * A name that is not relative (`/abs.txt`, `../up.txt`) is not ignored: the name checks
+   * of each transfer refuse it.
+   */
   ignores(name: string): boolean {
+    if (!ignore.isPathValid(name)) return false;
     if (this.#matcher.ignores(name)) return true;
     // A file inside an ignored folder is ignored even when a later rule would re-include it.
     const parts = name.split("/");
@@ -46,6 +51,7 @@ export class IgnoreRules {
 
   /** Whether the `/`-separated relative folder name is ignored as a whole (a walk skips it). */
   ignoresFolder(name: string): boolean {
+    if (!ignore.isPathValid(name)) return false;
     return this.#matcher.ignores(name.endsWith("/") ? name : `${name}/`);
   }
 }
@@ -57,7 +63,7 @@ export class IgnoreRules {
  *
  * @example
  * ```ts
- * import { loadIgnoreRules } from "./ignore_rules.ts";
+ * import { loadIgnoreRules } from "@qfieldcloud/sdk";
  * const rules = await loadIgnoreRules("./my-project");
  * if (rules?.ignores("scratch/a.txt")) console.log("left alone");
  * ```

@@ -12,7 +12,26 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { IgnoreRules } from "./ignore_rules.ts";
-import { isIgnoredLocalName } from "./walk.ts";
+
+/**
+ * Tells whether a relative path is left out of uploads: any part that starts
+ * with `.` (hidden files and folders, `.qfieldsync`, temporary download files)
+ * or ends with `~` (editor backups), and GeoPackage `-wal`/`-shm` sidecars,
+ * which only hold uncheckpointed changes of their `.gpkg`.
+ *
+ * @example
+ * ```ts
+ * import { isIgnoredLocalName } from "@qfieldcloud/sdk";
+ * isIgnoredLocalName(".git/config"); // true
+ * isIgnoredLocalName("data.gpkg-wal"); // true
+ * isIgnoredLocalName("DCIM/photo.jpg"); // false
+ * ```
+ */
+export function isIgnoredLocalName(name: string): boolean {
+  const parts = name.split("/");
+  if (parts.some((part) => part.startsWith(".") || part.endsWith("~"))) return true;
+  return /\.gpkg-(wal|shm)$/i.test(parts[parts.length - 1]);
+}
 
 /** A file found by {@linkcode scanLocalFiles}. */
 export interface ScannedFile {
@@ -32,7 +51,9 @@ export interface ScannedFile {
  * Lists the files below `localDir` that a transfer considers: those
  * {@linkcode isIgnoredLocalName} keeps and `rules` (the folder's
  * `.qfieldcloudignore`) does not ignore. Ignored folders are not entered.
- * Symbolic links are followed to files, not to folders. The order is unspecified.
+ * Symbolic links are followed to files, not to folders, unless `links` is given: then
+ * no link is followed, and the name of every link (to a file or a folder) is pushed to
+ * `links` instead (a sync treats them as obstacles). The order is unspecified.
  *
  * @example
  * ```ts
@@ -40,7 +61,11 @@ export interface ScannedFile {
  * for (const file of await scanLocalFiles("./my-project")) console.log(file.name, file.mtimeMs);
  * ```
  */
-export function scanLocalFiles(localDir: string, rules?: IgnoreRules): Promise<ScannedFile[]> {
+export function scanLocalFiles(
+  localDir: string,
+  rules?: IgnoreRules,
+  links?: string[],
+): Promise<ScannedFile[]> {
   const files: ScannedFile[] = [];
   const visit = (dir: string, prefix: string): void => {
     let entries;
@@ -55,7 +80,9 @@ export function scanLocalFiles(localDir: string, rules?: IgnoreRules): Promise<S
       const name = prefix + entry.name;
       if (isIgnoredLocalName(name)) continue;
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
+      if (links && entry.isSymbolicLink()) {
+        if (!rules?.ignores(name) && !rules?.ignoresFolder(name)) links.push(name);
+      } else if (entry.isDirectory()) {
         if (!rules?.ignoresFolder(name)) visit(path, `${name}/`);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && !rules?.ignores(name)) {
         const file = statFile(name, path);

@@ -58,10 +58,9 @@ export {
   type SyncDirection,
   type SyncFileState,
 } from "./sync_decide.ts";
+export { type MassDeletion, QfcMassDeletionException } from "./sync_mass_deletion.ts";
 export {
-  type MassDeletion,
   planSync,
-  QfcMassDeletionException,
   type SyncActionKind,
   type SyncConflict,
   type SyncOptions,

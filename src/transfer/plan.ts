@@ -51,6 +51,12 @@ export interface TransferAction {
    * here, under its relative name, instead of overwriting or unlinking it.
    */
   backupDir?: string;
+  /**
+   * Download with a `backupDir`: the stat the plan saw of the file it replaces. If the file
+   * still has it (size, modification time, inode where known), it is replaced without a
+   * backup; anything else there is moved to `backupDir` first.
+   */
+  expectedStat?: { size: number; mtimeMs: number; ino: number };
   /** Download: the size is not known (`size` is then 0); the answer's length counts instead. */
   sizeUnknown?: boolean;
   /** Download: the local file's etag, sent as `If-None-Match` (a 304 leaves the file alone). */

@@ -6,16 +6,14 @@
  */
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus } from "../types.ts";
-import { executePlan } from "./executor.ts";
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { type ExecuteOptions, executePlan } from "./executor.ts";
+import { acquireFolderLock } from "./folder_lock.ts";
 import { statScanned } from "./local_scan.ts";
 import type { TransferAction } from "./plan.ts";
-import {
-  prepareSync,
-  QfcMassDeletionException,
-  type SyncActionKind,
-  type SyncOptions,
-  type SyncPlan,
-} from "./sync_plan.ts";
+import { QfcMassDeletionException } from "./sync_mass_deletion.ts";
+import { prepareSync, type SyncActionKind, type SyncOptions, type SyncPlan } from "./sync_plan.ts";
 import type { TransferResult } from "./types.ts";
 
 /** What happened to one file in a push, pull or sync. */
@@ -65,7 +63,8 @@ export interface SyncReport {
  * one carries on. Local files that are replaced or deleted (other than an unchanged file
  * the cloud still keeps as a version) are first moved to `LOCAL_DIR/.qfieldcloud/backups/`.
  *
- * Throws `QfcFolderBoundException` for a folder synced with another project, and
+ * Throws `QfcFolderBusyException` while another run works on the folder (one run per folder;
+ * a dry run takes no lock), `QfcFolderBoundException` for a folder synced with another project, and
  * {@linkcode QfcMassDeletionException} for a plan that deletes too many files, both
  * before anything is done.
  *
@@ -86,21 +85,56 @@ export async function syncProject(
   localDir: string,
   options: SyncOptions,
 ): Promise<SyncReport> {
+  const info = await stat(localDir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) {
+    throw new TypeError(
+      `Cannot sync "${localDir}", which is not a folder: give a folder (created if missing)`,
+    );
+  }
+  // One run per folder, taken before the state is read. A dry run changes nothing (not even
+  // `.qfieldcloud/`), so it takes no lock.
+  if (options.dryRun === true) return await runSync(core, projectId, localDir, options);
+  const lock = await acquireFolderLock(localDir, { operation: options.direction });
+  try {
+    return await runSync(core, projectId, localDir, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runSync(
+  core: RequestCore,
+  projectId: string,
+  localDir: string,
+  options: SyncOptions,
+): Promise<SyncReport> {
   const dryRun = options.dryRun === true;
-  // One run per folder: the folder lock belongs here, before the state is read.
-  const { plan, state, cache, localNames } = await prepareSync(
-    core,
-    projectId,
-    localDir,
-    options,
-    { checkpoint: !dryRun },
-  );
+  const prepared = await prepareSync(core, projectId, localDir, options);
+  const { state, cache, localNames } = prepared;
+  // The guard comes before anything is done, the GeoPackage checkpoints included.
+  if (prepared.plan.massDeletion && !options.allowMassDelete) {
+    options.onPlan?.(prepared.plan);
+    throw new QfcMassDeletionException(prepared.plan.massDeletion);
+  }
+  const plan = dryRun ? prepared.plan : await prepared.checkpoint();
   options.onPlan?.(plan);
   if (plan.massDeletion && !options.allowMassDelete) {
     throw new QfcMassDeletionException(plan.massDeletion);
   }
+  const execute: ExecuteOptions = {
+    concurrency: options.concurrency,
+    onProgress: options.onProgress,
+    signal: options.signal,
+    throwOnError: options.throwOnError,
+    retry: options.retry,
+    idleTimeoutMs: options.idleTimeoutMs,
+    // Downloads stay in the folder (no symbolic link followed out of it), and are checked
+    // against the listed etag: a file is recorded under that etag only if it has those bytes.
+    localDir: resolve(localDir),
+    verify: "etag",
+  };
   if (dryRun) {
-    const results = await executePlan(core, projectId, plan, { ...options, dryRun: true });
+    const results = await executePlan(core, projectId, plan, { ...execute, dryRun: true });
     return report(plan, results, true);
   }
 
@@ -112,6 +146,7 @@ export async function syncProject(
     if (result.status !== FileTransferStatus.SUCCESS) return;
     switch (action.kind) {
       case "upload":
+        // The executor holds back the end of an upload until the bytes sent have this etag.
         state.record(action.name, action.etag);
         break;
       case "download": {
@@ -131,7 +166,7 @@ export async function syncProject(
     }
   };
   try {
-    const results = await executePlan(core, projectId, plan, { ...options, onSettled });
+    const results = await executePlan(core, projectId, plan, { ...execute, onSettled });
     return report(plan, results, false);
   } finally {
     state.close();
@@ -142,7 +177,8 @@ export async function syncProject(
 function report(plan: SyncPlan, results: TransferResult[], dryRun: boolean): SyncReport {
   const actions = new Map(plan.actions.map((a) => [a.name, a]));
   const conflicts = new Map(plan.conflicts.map((c) => [c.name, c]));
-  const fallback: SyncActionKind = plan.direction === "pull" ? "download" : "upload";
+  // What counts as done: a success, or (in a dry run) what would be done.
+  const done = dryRun ? FileTransferStatus.PENDING : FileTransferStatus.SUCCESS;
   const summary: SyncSummary = {
     upload: 0,
     download: 0,
@@ -156,8 +192,9 @@ function report(plan: SyncPlan, results: TransferResult[], dryRun: boolean): Syn
   const synced = results.map((result): SyncResult => {
     const action = actions.get(result.name);
     const conflict = conflicts.get(result.name);
-    const kind: SyncActionKind = action?.kind ?? (conflict ? "conflict" : fallback);
-    if (kind !== "conflict") summary[kind]++;
+    const kind: SyncActionKind = action?.kind ?? plan.settledActions.get(result.name) ??
+      (conflict ? "conflict" : plan.direction === "pull" ? "download" : "upload");
+    if (kind !== "conflict" && result.status === done) summary[kind]++;
     if (conflict && !conflict.kept) summary.conflicts++;
     if (conflict?.kept || action?.conflict) summary.resolved_conflicts++;
     if (result.status === FileTransferStatus.FAILED) summary.failed++;

@@ -68,7 +68,7 @@ export type SyncDecision =
  *
  * @example
  * ```ts
- * import { decideSync } from "./sync_decide.ts";
+ * import { decideSync } from "@qfieldcloud/sdk";
  * decideSync({ local: { etag: "b" }, remote: { etag: "a" }, base: "a" }, { direction: "sync" });
  * // { kind: "upload", reason: "changed locally", conflict: false, backup: false }
  * ```

@@ -7,9 +7,11 @@
  */
 import { join, resolve } from "node:path";
 import type { RequestCore } from "../http.ts";
-import { FileTransferStatus, type RemoteFile } from "../types.ts";
+import { FileTransferStatus } from "../types.ts";
 import { QfcException } from "../errors.ts";
-import { fnmatchAny } from "./fnmatch.ts";
+import { parseCloudTime } from "./cloud_mtime.ts";
+import { filterGlobs, passesFilter } from "./name_filter.ts";
+import { listProjectFiles } from "./project_listing.ts";
 import { checkpointGpkg, walHasFrames } from "./gpkg_checkpoint.ts";
 import { isGeoPackage } from "./local_backup.ts";
 import { HashCache } from "./hash_cache.ts";
@@ -17,22 +19,21 @@ import { loadIgnoreRules } from "./ignore_rules.ts";
 import { scanLocalFiles, type ScannedFile, statScanned } from "./local_scan.ts";
 import type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
-import { resolveLocalPath } from "./remote_names.ts";
+import { remoteNameProblem, resolveLocalPath } from "./remote_names.ts";
 import {
   type ConflictPreference,
   decideSync,
   type SyncDecision,
   type SyncDirection,
 } from "./sync_decide.ts";
+import { type MassDeletion, massDeletionOf } from "./sync_mass_deletion.ts";
 import { STATE_DIR_NAME, SyncStateStore } from "./sync_state.ts";
 import type { TransferOptions, TransferResult } from "./types.ts";
-import { isIgnoredLocalName, uploadOrder } from "./walk.ts";
+import { isIgnoredLocalName } from "./local_scan.ts";
+import { uploadOrder } from "./walk.ts";
 
 /** The folder below `LOCAL_DIR/.qfieldcloud/` where replaced and deleted local files go. */
 export const BACKUPS_DIR_NAME = "backups";
-
-/** A plan may delete at most this many files of a side before the guard looks at the share. */
-export const MASS_DELETION_MIN_FILES = 10;
 
 /** Options of {@linkcode planSync} and `syncProject`. */
 export interface SyncOptions extends TransferOptions {
@@ -69,16 +70,6 @@ export interface SyncConflict {
   kept?: ConflictPreference;
 }
 
-/** A plan would delete too many of one side's files; see {@linkcode SyncOptions.allowMassDelete}. */
-export interface MassDeletion {
-  /** The side that would lose files. */
-  side: "local" | "cloud";
-  /** Files the plan deletes there. */
-  deletions: number;
-  /** Files that side holds (within the filter). */
-  files: number;
-}
-
 /** The plan of a push, pull or sync, computed by {@linkcode planSync}. */
 export interface SyncPlan extends TransferPlan {
   /** The direction planned. */
@@ -95,23 +86,8 @@ export interface SyncPlan extends TransferPlan {
   warnings: string[];
   /** Local files read to hash them; the others' etags came from the hash cache. */
   hashed: number;
-}
-
-/** Thrown when a plan would delete too many files; nothing has been done. */
-export class QfcMassDeletionException extends QfcException {
-  /** What the plan would have deleted. */
-  readonly massDeletion: MassDeletion;
-
-  /** Creates the error from the guard's finding. */
-  constructor(massDeletion: MassDeletion) {
-    const where = massDeletion.side === "local" ? "in the folder" : "on the cloud";
-    super(
-      `Stopped before doing anything: the plan deletes ${massDeletion.deletions} of the ` +
-        `${massDeletion.files} files ${where}; check the folder and the project id, and pass ` +
-        "--allow-mass-delete (allowMassDelete) to go ahead",
-    );
-    this.massDeletion = massDeletion;
-  }
+  /** The action each file of `settled` stood for (a conflict left alone is `conflict`). */
+  settledActions: Map<string, SyncActionKind>;
 }
 
 /**
@@ -135,7 +111,7 @@ export async function planSync(
   localDir: string,
   options: SyncOptions,
 ): Promise<SyncPlan> {
-  return (await prepareSync(core, projectId, localDir, options, { checkpoint: false })).plan;
+  return (await prepareSync(core, projectId, localDir, options)).plan;
 }
 
 /** A plan together with the state and cache it was computed from, for carrying it out. */
@@ -145,18 +121,26 @@ export interface PreparedSync {
   cache: HashCache;
   /** Names of the local files, for pruning the hash cache. */
   localNames: string[];
+  /**
+   * Checkpoints the GeoPackages whose `-wal` holds frames (push and sync; one that cannot be
+   * is a failed file) and plans again with their bytes known. Call it only once the plan may
+   * go ahead: it writes to those files.
+   */
+  checkpoint(): Promise<SyncPlan>;
 }
 
+/** A local file's stat as scanned, which a download's backup check compares with. */
+type ScannedStat = Pick<ScannedFile, "size" | "mtimeMs" | "ino">;
+
 /**
- * Plans a sync. With `checkpoint`, GeoPackages with `-wal` frames are first checkpointed
- * (push and sync) so that their bytes are known; one that cannot be is a failed file.
+ * Plans a sync, touching nothing; {@linkcode PreparedSync.checkpoint} then makes the
+ * GeoPackages with `-wal` frames known.
  */
 export async function prepareSync(
   core: RequestCore,
   projectId: string,
   localDir: string,
   options: SyncOptions,
-  { checkpoint }: { checkpoint: boolean },
 ): Promise<PreparedSync> {
   const { direction } = options;
   if (!["pull", "push", "sync"].includes(direction)) {
@@ -179,32 +163,38 @@ export async function prepareSync(
 
   const root = resolve(localDir);
   const rules = await loadIgnoreRules(root);
-  const globs = typeof options.filter === "string"
-    ? [options.filter]
-    : [...(options.filter ?? [])].filter((glob) => glob !== "");
+  const globs = filterGlobs(options.filter);
   const inScope = (name: string) =>
-    !isIgnoredLocalName(name) && !rules?.ignores(name) &&
-    (globs.length === 0 || fnmatchAny(name, globs));
+    !isIgnoredLocalName(name) && !rules?.ignores(name) && passesFilter(name, globs);
 
   // The listing is requested first: the server works on it while the walk (synchronous) runs.
-  const listing = core.list<RemoteFile>(
-    { path: ["files", projectId], signal: options.signal },
-    undefined,
-    0,
-  );
+  const listing = listProjectFiles(core, projectId, options.signal);
   listing.catch(() => {}); // Awaited below; no unhandled rejection while the walk runs.
-  const scanned = await scanLocalFiles(root, rules);
+  const links: string[] = [];
+  const scanned = await scanLocalFiles(root, rules, links);
   const listed = await listing;
   // The walk has applied the name rules and the ignore file already; the filter remains.
   const locals = new Map(
-    scanned.filter((f) => globs.length === 0 || fnmatchAny(f.name, globs)).map((f) => [f.name, f]),
+    scanned.filter((f) => passesFilter(f.name, globs)).map((f) => [f.name, f]),
   );
-  const remotes = new Map(listed.filter((f) => inScope(f.name)).map((f) => [f.name, f]));
+  // A listed name this folder cannot hold (`../x`, `/x`) is not a dot file to leave out: it fails.
+  const remotes = new Map(
+    listed.filter((f) =>
+      inScope(f.name) ||
+      (passesFilter(f.name, globs) && resolveLocalPath(root, f.name).problem !== undefined)
+    ).map((f) => [f.name, f]),
+  );
 
   const settled: TransferResult[] = [];
+  const settledActions = new Map<string, SyncActionKind>();
   const failed = new Set<string>();
+  const pushes = direction !== "pull";
+  /** The action a file that cannot be synced stood for. */
+  const kindOf = (name: string): SyncActionKind =>
+    direction === "pull" || (direction === "sync" && !locals.has(name)) ? "download" : "upload";
   const fail = (name: string, localPath: string | undefined, size: number, error: Error) => {
     failed.add(name);
+    settledActions.set(name, kindOf(name));
     settled.push({
       name,
       localPath,
@@ -215,118 +205,196 @@ export async function prepareSync(
     });
   };
 
-  // Local etags: from the hash cache, GeoPackages with -wal frames checkpointed first.
+  const names = new Set([...locals.keys(), ...remotes.keys()]);
+  for (const name of state.names()) if (inScope(name)) names.add(name);
+
+  // A local name the cloud would refuse is never uploaded (nor its absence taken for a deletion).
+  // A name the cloud lists passed its rules already.
+  for (const [name, file] of locals) {
+    if (remotes.has(name)) continue;
+    const problem = remoteNameProblem(name);
+    if (problem === undefined) continue;
+    const error = new QfcException(`Cannot upload "${name}": ${problem}`);
+    if (pushes) fail(name, file.localPath, file.size, error);
+    else failed.add(name);
+  }
+  // A symbolic link (to a file or a folder) is an obstacle: nothing is transferred through
+  // it, and what lies behind it is not taken for deleted.
+  const nameList = links.length > 0 ? [...names] : [];
+  for (const link of links) {
+    const path = join(root, ...link.split("/"));
+    const behind = nameList.filter((n) => n === link || n.startsWith(`${link}/`));
+    if (behind.length === 0 && passesFilter(link, globs)) behind.push(link);
+    for (const name of behind) {
+      const error = new QfcException(
+        `Cannot sync "${name}": "${path}" is a symbolic link, which sync does not follow; ` +
+          "replace it with the folder or file itself",
+      );
+      fail(name, path, remotes.get(name)?.size ?? 0, error);
+    }
+  }
+  for (const group of collisions(names)) {
+    for (const name of group) {
+      if (failed.has(name)) continue;
+      const others = group.filter((other) => other !== name).map((n) => `"${n}"`).join(", ");
+      const error = new QfcException(
+        `Cannot sync "${name}": it collides with ${others} once case or Unicode ` +
+          "normalisation is ignored; rename one of them",
+      );
+      const file = locals.get(name);
+      fail(name, file?.localPath, file?.size ?? remotes.get(name)?.size ?? 0, error);
+    }
+  }
+
+  // Local etags from the hash cache. A GeoPackage whose -wal holds frames is changed, its bytes
+  // unknown until checkpoint() writes the frames in.
   const cache = HashCache.load(localDir);
   const localEtags = new Map<string, string | undefined>();
-  const checkpoints = checkpoint && direction !== "pull";
+  const withFrames: ScannedFile[] = [];
   // Cache hits first, without a promise each: a no-op sync of 20,000 files is mostly this.
   const toHash: ScannedFile[] = [];
   for (const file of locals.values()) {
+    if (failed.has(file.name)) continue;
     const cached = isGeoPackage(file.name) ? undefined : cache.lookup(file);
     if (cached === undefined) toHash.push(file);
     else localEtags.set(file.name, cached);
   }
   await runPool(toHash, options.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
-    let current: ScannedFile | undefined = file;
     if (isGeoPackage(file.name) && await walHasFrames(file.localPath)) {
-      if (!checkpoints) {
-        localEtags.set(file.name, undefined); // Changed, bytes unknown until checkpointed.
-        return;
-      }
-      try {
-        await checkpointGpkg(file.localPath);
-      } catch (error) {
-        fail(file.name, file.localPath, file.size, error as Error);
-        return;
-      }
-      current = await statScanned(file.name, file.localPath);
-      if (!current) return;
-      locals.set(file.name, current);
+      localEtags.set(file.name, undefined);
+      withFrames.push(file);
+      return;
     }
-    localEtags.set(file.name, await cache.etag(current));
+    localEtags.set(file.name, await cache.etag(file));
   }, options.signal);
 
   const backupDir = join(localDir, STATE_DIR_NAME, BACKUPS_DIR_NAME, backupStamp(new Date()));
-  const actions: TransferAction[] = [];
-  const conflicts: SyncConflict[] = [];
-  const agreed: [string, string | null][] = [];
-  let unchanged = 0;
-  const names = new Set([...locals.keys(), ...remotes.keys()]);
-  for (const name of state.names()) if (inScope(name)) names.add(name);
 
-  for (const name of names) {
-    if (failed.has(name)) continue;
-    const local = locals.get(name);
-    const remote = remotes.get(name);
-    // A scanned file's path is known good; a name from elsewhere is checked before any use.
-    const target = local ? { path: local.localPath } : resolveLocalPath(root, name);
-    if (target.problem !== undefined) {
-      // A name this folder cannot hold: never downloaded, and never deleted for being absent.
-      if (direction !== "push") fail(name, undefined, remote?.size ?? 0, new Error(target.problem));
-      continue;
-    }
-    const decision: SyncDecision = decideSync({
-      local: local && { etag: localEtags.get(name) },
-      remote: remote && { etag: remote.md5sum },
-      base: state.base(name),
-    }, options);
-    switch (decision.kind) {
-      case "none":
-        if (decision.record !== undefined) agreed.push([name, decision.record]);
-        if (local || remote) unchanged++;
-        break;
-      case "conflict": {
-        const conflict: SyncConflict = {
-          name,
-          reason: decision.reason,
-          local: local && { size: local.size, modified: new Date(local.mtimeMs) },
-          remote: remote && { size: remote.size, modified: parseListedTime(remote.last_modified) },
-          kept: decision.kept,
-        };
-        conflicts.push(conflict);
-        settled.push({
-          name,
-          localPath: target.path,
-          size: local?.size ?? remote?.size ?? 0,
-          status: FileTransferStatus.SKIPPED,
-          reason: describeConflict(conflict),
-        });
-        break;
+  const decide = (): SyncPlan => {
+    const actions: TransferAction[] = [];
+    const conflicts: SyncConflict[] = [];
+    const agreed: [string, string | null][] = [];
+    const conflictSettled: TransferResult[] = [];
+    const actionsOfSettled = new Map(settledActions);
+    let unchanged = 0;
+    for (const name of names) {
+      if (failed.has(name)) continue;
+      const local = locals.get(name);
+      const remote = remotes.get(name);
+      // A scanned file's path is known good; a name from elsewhere is checked before any use.
+      const target = local ? { path: local.localPath } : resolveLocalPath(root, name);
+      if (target.problem !== undefined) {
+        // A name this folder cannot hold: never downloaded, and never deleted for being absent.
+        if (direction !== "push") {
+          const error = new QfcException(target.problem);
+          actionsOfSettled.set(name, "download");
+          conflictSettled.push({
+            name,
+            size: remote?.size ?? 0,
+            status: FileTransferStatus.FAILED,
+            reason: error.message,
+            error,
+          });
+        }
+        continue;
       }
-      default:
-        actions.push({
-          kind: decision.kind,
-          name,
-          localPath: target.path,
-          size: decision.kind === "upload" || decision.kind === "delete_local"
-            ? local!.size
-            : remote!.size,
-          etag: decision.kind === "upload"
-            ? localEtags.get(name)
-            : decision.kind === "download"
-            ? remote!.md5sum
-            : undefined,
-          reason: decision.reason,
-          conflict: decision.conflict || undefined,
-          backupDir: decision.backup && local ? backupDir : undefined,
-          lastModified: decision.kind === "download" ? remote!.last_modified : undefined,
-        });
+      const L = localEtags.get(name);
+      const base = state.base(name);
+      const decision: SyncDecision = decideSync({
+        local: local && { etag: L },
+        remote: remote && { etag: remote.md5sum },
+        base,
+      }, options);
+      switch (decision.kind) {
+        case "none":
+          if (decision.record !== undefined) agreed.push([name, decision.record]);
+          if (local && remote && L !== undefined && L === remote.md5sum) unchanged++;
+          break;
+        case "conflict": {
+          const conflict: SyncConflict = {
+            name,
+            reason: decision.reason,
+            local: local && { size: local.size, modified: new Date(local.mtimeMs) },
+            remote: remote && { size: remote.size, modified: parseCloudTime(remote.last_modified) },
+            kept: decision.kept,
+          };
+          conflicts.push(conflict);
+          actionsOfSettled.set(name, "conflict");
+          conflictSettled.push({
+            name,
+            localPath: target.path,
+            size: local?.size ?? remote?.size ?? 0,
+            status: FileTransferStatus.SKIPPED,
+            reason: describeConflict(conflict),
+          });
+          break;
+        }
+        default: {
+          const replaces = decision.kind === "download" || decision.kind === "delete_local";
+          actions.push({
+            kind: decision.kind,
+            name,
+            localPath: target.path,
+            size: decision.kind === "upload" || decision.kind === "delete_local"
+              ? local!.size
+              : remote!.size,
+            etag: decision.kind === "upload"
+              ? L
+              : decision.kind === "download"
+              ? remote!.md5sum
+              : undefined,
+            reason: decision.reason,
+            conflict: decision.conflict || undefined,
+            // Whatever is at the path when the action runs is moved aside first...
+            backupDir: replaces ? backupDir : undefined,
+            // ...unless it is still the file scanned, whose bytes the cloud keeps as a version.
+            expectedStat: decision.kind === "download" && !decision.backup && local &&
+                remote?.versions?.some((v) => v.md5sum === base)
+              ? statOf(local)
+              : undefined,
+            lastModified: decision.kind === "download" ? remote!.last_modified : undefined,
+          });
+        }
+      }
     }
-  }
-  actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || uploadOrder(a, b));
-
-  const plan: SyncPlan = {
-    direction,
-    actions,
-    settled,
-    conflicts,
-    unchanged,
-    agreed,
-    warnings,
-    hashed: cache.hashed,
-    massDeletion: massDeletionOf(actions, locals.size, remotes.size),
+    actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || uploadOrder(a, b));
+    return {
+      direction,
+      actions,
+      settled: [...settled, ...conflictSettled],
+      settledActions: actionsOfSettled,
+      conflicts,
+      unchanged,
+      agreed,
+      warnings,
+      hashed: cache.hashed,
+      massDeletion: massDeletionOf(actions, locals.size, remotes.size),
+    };
   };
-  return { plan, state, cache, localNames: scanned.map((f) => f.name) };
+
+  const plan = decide();
+  return {
+    plan,
+    state,
+    cache,
+    localNames: scanned.map((f) => f.name),
+    async checkpoint() {
+      if (!pushes || withFrames.length === 0) return plan;
+      await runPool(withFrames, options.concurrency ?? DEFAULT_CONCURRENCY, async (file) => {
+        try {
+          await checkpointGpkg(file.localPath);
+        } catch (error) {
+          fail(file.name, file.localPath, file.size, error as Error);
+          return;
+        }
+        const current = await statScanned(file.name, file.localPath);
+        if (!current) return;
+        locals.set(file.name, current);
+        localEtags.set(file.name, await cache.etag(current));
+      }, options.signal);
+      return decide();
+    },
+  };
 }
 
 /** Deletions first (they free quota), then downloads, then uploads (QGIS projects last). */
@@ -337,18 +405,28 @@ const KIND_ORDER: Record<TransferActionKind, number> = {
   upload: 3,
 };
 
-/** The side a plan would empty of more than half its files (and more than 10), if any. */
-function massDeletionOf(
-  actions: readonly TransferAction[],
-  localFiles: number,
-  cloudFiles: number,
-): MassDeletion | undefined {
-  const count = (kind: TransferActionKind) => actions.filter((a) => a.kind === kind).length;
-  const sides = [
-    { side: "local" as const, deletions: count("delete_local"), files: localFiles },
-    { side: "cloud" as const, deletions: count("delete_remote"), files: cloudFiles },
-  ];
-  return sides.find((s) => s.deletions > MASS_DELETION_MIN_FILES && s.deletions > s.files / 2);
+/**
+ * Groups of names that are one file on a disk that ignores case or Unicode normalisation
+ * (macOS, Windows): `Readme.txt` and `README.txt`, or `café` written two ways.
+ */
+function collisions(names: Iterable<string>): string[][] {
+  const first = new Map<string, string>();
+  const groups = new Map<string, string[]>();
+  for (const name of names) {
+    // deno-lint-ignore no-control-regex -- ASCII names need no normalisation (the common case)
+    const key = /^[\x00-\x7f]*$/.test(name)
+      ? name.toLowerCase()
+      : name.normalize("NFC").toLowerCase();
+    const seen = first.get(key);
+    if (seen === undefined) first.set(key, name);
+    else if (groups.has(key)) groups.get(key)!.push(name);
+    else groups.set(key, [seen, name]);
+  }
+  return [...groups.values()];
+}
+
+function statOf(file: ScannedStat): ScannedStat {
+  return { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino };
 }
 
 /** A conflict's reason with both sides' size and time. */
@@ -363,14 +441,4 @@ export function describeConflict(conflict: SyncConflict): string {
 /** `2026-12-07T00-21-36.123Z`: a timestamp that sorts and is a valid name everywhere. */
 function backupStamp(date: Date): string {
   return date.toISOString().replaceAll(":", "-");
-}
-
-/** Reads the listing's `dd.mm.YYYY HH:MM:SS UTC` (or an ISO 8601 time). */
-function parseListedTime(text: string | undefined): Date | undefined {
-  if (!text) return undefined;
-  const match = /^(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})/.exec(text);
-  const date = match
-    ? new Date(Date.UTC(+match[3], +match[2] - 1, +match[1], +match[4], +match[5], +match[6]))
-    : new Date(text);
-  return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -13,9 +13,9 @@
  */
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -24,6 +24,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { QfcException } from "../errors.ts";
+import { LOCK_FILE_NAME } from "./folder_lock.ts";
 
 /** The folder below a local project folder that holds the sync state, backups and caches. */
 export const STATE_DIR_NAME = ".qfieldcloud";
@@ -31,6 +32,8 @@ export const STATE_DIR_NAME = ".qfieldcloud";
 const SNAPSHOT_NAME = "sync-state.json";
 const JOURNAL_NAME = "sync-state.journal";
 const FORMAT_VERSION = 1;
+/** An unreadable snapshot is kept under its name plus this and a timestamp. */
+const CORRUPT_MARK = ".corrupt-";
 
 /** The server and project a folder is bound to. */
 export interface SyncBinding {
@@ -96,17 +99,21 @@ export class SyncStateStore {
   #journal: number | undefined;
   /** The snapshot on disk already holds exactly these bases and this binding. */
   readonly #clean: boolean;
+  /** A snapshot that could not be read: kept aside by `bind()`, never overwritten. */
+  #unreadable: string | undefined;
 
   private constructor(
     dir: string,
     binding: SyncBinding,
     bases: Map<string, string>,
     clean = false,
+    unreadable?: string,
   ) {
     this.#dir = dir;
     this.#binding = binding;
     this.#bases = bases;
     this.#clean = clean;
+    this.#unreadable = unreadable;
   }
 
   /**
@@ -116,41 +123,49 @@ export class SyncStateStore {
    */
   static load(localDir: string, binding: SyncBinding): OpenedSyncState {
     const dir = join(localDir, STATE_DIR_NAME);
+    const snapshotPath = join(dir, SNAPSHOT_NAME);
+    const refuseOther = (bound: SyncBinding | undefined) => {
+      if (bound && !sameBinding(bound, binding)) {
+        throw new QfcFolderBoundException(localDir, bound, binding);
+      }
+    };
+    const bases = new Map<string, string>();
     let text: string;
     try {
-      text = readFileSync(join(dir, SNAPSHOT_NAME), "utf8");
+      text = readFileSync(snapshotPath, "utf8");
     } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") {
-        // A journal without a snapshot is a first run that was cut short: replay it.
-        const bases = new Map<string, string>();
-        const journal = readJournal(dir, bases);
-        if (journal.bound && !sameBinding(journal.bound, binding)) {
-          throw new QfcFolderBoundException(localDir, journal.bound, binding);
-        }
-        // No state folder at all is a first run; a state folder without a state lost it.
-        const warning = journal.bound || !existsSync(dir)
-          ? undefined
-          : `No sync state in "${dir}"; treating every file as never synced`;
-        return { store: new SyncStateStore(dir, binding, bases), warning };
+      if ((error as { code?: string }).code !== "ENOENT") {
+        // Unreadable: only the journal can tell which project the folder is bound to.
+        refuseOther(readJournal(dir, new Map()).bound);
+        return {
+          store: new SyncStateStore(dir, binding, bases, false, snapshotPath),
+          warning: `Could not read the sync state "${snapshotPath}" (${messageOf(error)}); ` +
+            `treating every file as never synced (it is kept as "${SNAPSHOT_NAME}${CORRUPT_MARK}…")`,
+        };
       }
-      return {
-        store: new SyncStateStore(dir, binding, new Map()),
-        warning: `Could not read the sync state in "${dir}" (${messageOf(error)}); ` +
-          "treating every file as never synced",
-      };
+      // A journal without a snapshot is a first run that was cut short: replay it.
+      const journal = readJournal(dir, bases);
+      refuseOther(journal.bound);
+      // No state at all is a first run; a state folder with other things in it lost its state.
+      const warning = journal.bound || !holdsMoreThanLock(dir)
+        ? undefined
+        : `No sync state in "${dir}"; treating every file as never synced`;
+      return { store: new SyncStateStore(dir, binding, bases), warning };
     }
     const snapshot = parseSnapshot(text);
     if (!snapshot) {
+      // The journal's binding, or whatever of the snapshot can still be read, names the project.
+      refuseOther(readJournal(dir, new Map()).bound ?? salvageBinding(text, binding.server));
       return {
-        store: new SyncStateStore(dir, binding, new Map()),
-        warning: `The sync state in "${join(dir, SNAPSHOT_NAME)}" is corrupt; ` +
-          "treating every file as never synced",
+        store: new SyncStateStore(dir, binding, bases, false, snapshotPath),
+        warning: `The sync state in "${snapshotPath}" is corrupt; ` +
+          `treating every file as never synced (it is kept as "${SNAPSHOT_NAME}${CORRUPT_MARK}…")`,
       };
     }
-    const bound = { server: snapshot.server, projectId: snapshot.project_id };
-    if (!sameBinding(bound, binding)) throw new QfcFolderBoundException(localDir, bound, binding);
-    const bases = new Map(Object.entries(snapshot.files));
+    refuseOther({ server: snapshot.server, projectId: snapshot.project_id });
+    for (const [name, etag] of Object.entries(snapshot.files)) bases.set(name, etag);
     const journal = readJournal(dir, bases);
+    refuseOther(journal.bound);
     return { store: new SyncStateStore(dir, binding, bases, !journal.found) };
   }
 
@@ -175,6 +190,12 @@ export class SyncStateStore {
    */
   bind(): void {
     if (this.#journal !== undefined) return;
+    if (this.#unreadable !== undefined) {
+      renameSync(this.#unreadable, `${this.#unreadable}${CORRUPT_MARK}${fileStamp()}`);
+      this.#unreadable = undefined;
+      // Its journal belongs to it: the bases it holds are not those of this new state.
+      rmSync(join(this.#dir, JOURNAL_NAME), { force: true });
+    }
     // Rewriting an up-to-date snapshot would cost a run of 20,000 files a second write of it.
     if (!this.#clean) this.#compact();
     this.#journal = openSync(join(this.#dir, JOURNAL_NAME), "a");
@@ -269,6 +290,28 @@ function readJournal(
     }
   }
   return { bound, found: text !== "" };
+}
+
+/** The binding a corrupt snapshot still shows, if its project id can be read. */
+function salvageBinding(text: string, server: string): SyncBinding | undefined {
+  const projectId = /"project_id"\s*:\s*"([^"\\]+)"/.exec(text)?.[1];
+  if (projectId === undefined) return undefined;
+  // Without a readable server, the project id alone decides.
+  return { server: /"server"\s*:\s*"([^"\\]+)"/.exec(text)?.[1] ?? server, projectId };
+}
+
+/** Whether the state folder holds anything but a run's lock (a first run creates the lock). */
+function holdsMoreThanLock(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => name !== LOCK_FILE_NAME);
+  } catch {
+    return false;
+  }
+}
+
+/** The time now as `20261207T001900Z`. */
+function fileStamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
 function sameBinding(a: SyncBinding, b: SyncBinding): boolean {

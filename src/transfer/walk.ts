@@ -4,8 +4,10 @@
  *
  * @module
  */
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir } from "node:fs/promises";
+import { isIgnoredLocalName, scanLocalFiles } from "./local_scan.ts";
+
+export { isIgnoredLocalName };
 
 /** A file found by {@linkcode walkLocalFiles}. */
 export interface LocalFile {
@@ -15,26 +17,6 @@ export interface LocalFile {
   localPath: string;
   /** Size in bytes at walk time. */
   size: number;
-}
-
-/**
- * Tells whether a relative path is left out of uploads: any part that starts
- * with `.` (hidden files and folders, `.qfieldsync`, temporary download files)
- * or ends with `~` (editor backups), and GeoPackage `-wal`/`-shm` sidecars,
- * which only hold uncheckpointed changes of their `.gpkg`.
- *
- * @example
- * ```ts
- * import { isIgnoredLocalName } from "./walk.ts";
- * isIgnoredLocalName(".git/config"); // true
- * isIgnoredLocalName("data.gpkg-wal"); // true
- * isIgnoredLocalName("DCIM/photo.jpg"); // false
- * ```
- */
-export function isIgnoredLocalName(name: string): boolean {
-  const parts = name.split("/");
-  if (parts.some((part) => part.startsWith(".") || part.endsWith("~"))) return true;
-  return /\.gpkg-(wal|shm)$/i.test(parts[parts.length - 1]);
 }
 
 /**
@@ -71,9 +53,11 @@ export function uploadOrder(a: { name: string } | string, b: { name: string } | 
 
 /**
  * Lists the regular files below `localDir` that an upload considers, with
- * POSIX-style remote names, sorted by {@linkcode uploadOrder}. Ignored names
- * (see {@linkcode isIgnoredLocalName}) are skipped, and so are whole ignored
- * folders. Symbolic links are followed to files, not to folders (no loops).
+ * POSIX-style remote names, sorted by {@linkcode uploadOrder}: the walk of
+ * push, pull and sync ({@linkcode scanLocalFiles}), with its name rules
+ * ({@linkcode isIgnoredLocalName}). Whole ignored folders are skipped.
+ * Symbolic links are followed to files, not to folders (no loops). A missing
+ * `localDir` is an error.
  *
  * @example
  * ```ts
@@ -82,21 +66,7 @@ export function uploadOrder(a: { name: string } | string, b: { name: string } | 
  * ```
  */
 export async function walkLocalFiles(localDir: string): Promise<LocalFile[]> {
-  const files: LocalFile[] = [];
-  const visit = async (dir: string, prefix: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    await Promise.all(entries.map(async (entry) => {
-      const name = prefix + entry.name;
-      if (isIgnoredLocalName(name)) return;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        await visit(path, `${name}/`);
-      } else if (entry.isFile() || entry.isSymbolicLink()) {
-        const info = await stat(path).catch(() => undefined);
-        if (info?.isFile()) files.push({ name, localPath: path, size: info.size });
-      }
-    }));
-  };
-  await visit(localDir, "");
-  return files.sort(uploadOrder);
+  await readdir(localDir); // A missing folder is an error here, not an empty list.
+  const files = await scanLocalFiles(localDir);
+  return files.map(({ name, localPath, size }) => ({ name, localPath, size })).sort(uploadOrder);
 }

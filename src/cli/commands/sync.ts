@@ -5,6 +5,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import {
@@ -225,8 +226,11 @@ function reportSync(ctx: CliContext, report: SyncReport): void {
           "the bytes they replaced as a file version (list-files shows them).",
       );
     }
+    // Every download and local delete may back up; the folder exists only if one did.
     const backups = report.plan.actions.find((a) => a.backupDir)?.backupDir;
-    if (backups) ctx.out.notice(`Local files replaced or deleted were moved to "${backups}".`);
+    if (backups && existsSync(backups)) {
+      ctx.out.notice(`Local files replaced or deleted were moved to "${backups}".`);
+    }
   }
   // With --quiet, warnings are not printed: the files behind the exit code become error lines.
   const say = (text: string) =>

@@ -142,8 +142,15 @@ async function putInPlace(action: TransferAction, temp: string): Promise<void> {
   if (action.backupDir !== undefined) {
     const existing = await lstat(action.localPath).catch(() => undefined);
     if (existing?.isDirectory()) throw obstacle(action);
-    const backup = await moveToBackup(action.localPath, action.backupDir, action.name);
-    if (backup !== undefined) moved.push({ from: action.localPath, to: backup });
+    const expected = action.expectedStat;
+    const unchanged = existing !== undefined && expected !== undefined &&
+      existing.isFile() && existing.size === expected.size &&
+      Math.trunc(existing.mtimeMs) === Math.trunc(expected.mtimeMs) &&
+      (expected.ino === 0 || Number(existing.ino) === expected.ino);
+    if (!unchanged) {
+      const backup = await moveToBackup(action.localPath, action.backupDir, action.name);
+      if (backup !== undefined) moved.push({ from: action.localPath, to: backup });
+    }
   }
   if (isGeoPackage(action.localPath)) {
     moved.push(
