@@ -115,6 +115,35 @@ Deno.test("forced uploads under a 502 after storing: no extra version, SUCCESS",
       expect(result.status).toBe("SUCCESS");
       expect(versionsOf(f, "one.txt")).toBe(1);
     });
+    await t.step(
+      "the listing before the first send fails: sent after all, not taken as stored",
+      async () => {
+        // An upload with its etag and no version known: the executor lists before sending.
+        const path = await f.write("again/a.txt", "same bytes");
+        f.server.injectFault({
+          method: "GET",
+          path: /^\/api\/v1\/files\/[^/]+\/$/,
+          status: 503,
+          times: 4,
+        });
+        f.server.clearRequests();
+        const [result] = await executePlan(f.core, f.projectId, {
+          actions: [{
+            kind: "upload",
+            name: "a.txt",
+            localPath: path,
+            size: 10,
+            etag: etagOfBytes(new TextEncoder().encode("same bytes")),
+            reason: "test",
+          }],
+          settled: [],
+        }, { retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 } });
+        expect(result.status).toBe("SUCCESS");
+        expect(result.reason ?? "").not.toMatch(/earlier/);
+        expect(f.server.requests.filter((r) => r.method === "POST").length).toBe(1);
+        expect(versionsOf(f, "a.txt")).toBe(3);
+      },
+    );
     await t.step("a 502 before storing is sent again", async () => {
       const path = await f.write("two.txt", "two");
       f.server.injectFault({ method: "POST", path: POST_FILES, status: 502 });

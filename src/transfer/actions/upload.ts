@@ -28,9 +28,9 @@ class AnswerCutOff extends Error {}
 
 /** Uploads one file; before sending it again, checks whether an earlier try stored it. */
 export const upload: ActionRunner = {
-  async attempt(ctx, action, tries): Promise<ActionOutcome> {
+  async attempt(ctx, action): Promise<ActionOutcome> {
     const memo = memoOf(ctx, action);
-    if (memo.checkable && tries.errors.some(mayHaveBeenStored) && await storedEarlier(ctx, memo)) {
+    if (memo.checkable && memo.mayBeStored && await storedEarlier(ctx, memo)) {
       ctx.tracker.bytes(action.name, action.size, action.size);
       return {
         status: FileTransferStatus.SUCCESS,
@@ -48,6 +48,8 @@ export const upload: ActionRunner = {
       return await send(ctx, action, memo);
     } catch (error) {
       memo.failedAt = ctx.listing.mark();
+      // Only a send can have stored the file (not a failed listing, which sends nothing).
+      if (mayHaveBeenStored(error)) memo.mayBeStored = true;
       throw error;
     }
   },
@@ -67,6 +69,8 @@ interface UploadMemo {
   sent?: { size: number; mtimeMs: number };
   /** When the last try failed, in the run's listings. */
   failedAt?: ListingMark;
+  /** Whether a send failed in a way that may have stored the file. */
+  mayBeStored?: boolean;
 }
 
 const memos = new WeakMap<ActionContext, Map<TransferAction, UploadMemo>>();
