@@ -16,7 +16,7 @@
  * - `proj_role`: `admin`, `manager`, `editor`, `reporter` or `reader`; empty for no project role.
  *
  * Roles are read case-insensitively. A header written by a spreadsheet with `;` separators
- * is recognised too, as is a UTF-8 byte-order mark.
+ * is recognized too, as is a UTF-8 byte-order mark.
  *
  * What it does, in order:
  * 1. Reads and checks **every** row before changing anything, and reports all bad rows at

@@ -49,7 +49,7 @@ export class TokenAuth implements Authenticator {
 
   /** Wraps a token; an empty one is a `TypeError`. */
   constructor(token: string) {
-    if (!token) throw new TypeError("Cannot authenticate with an empty token");
+    if (!token) throw new TypeError("Cannot authenticate with an empty token: pass a token");
     this.token = token;
   }
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { delay } from "./delay.ts";
 import { readEnv } from "./env.ts";
@@ -11,6 +11,7 @@ import { QfcException, QfcJobFailedException, QfcTimeoutException } from "./erro
 import type { RequestCoreOptions, RequestOptions } from "./http.ts";
 import { RequestCore } from "./http.ts";
 import { DEFAULT_PAGINATION_LIMIT, type Pagination } from "./pagination.ts";
+import { saveResponseToDir } from "./save_response.ts";
 import type {
   Collaborator,
   CreatedUser,
@@ -35,6 +36,7 @@ import type {
 } from "./types.ts";
 import { JobStatus } from "./types.ts";
 import * as transfer from "./transfer/mod.ts";
+import { listProjectFiles } from "./transfer/project_listing.ts";
 import type { SyncOptions, SyncPlan } from "./transfer/sync_plan.ts";
 import type { SyncReport } from "./transfer/sync.ts";
 import type {
@@ -175,11 +177,11 @@ export class Client {
   /** The request core, shared with the file-transfer functions. */
   readonly core: RequestCore;
 
-  /** Creates a client; without a URL (option or `QFIELDCLOUD_URL`) this is a {@linkcode QfcException}. */
+  /** Creates a client; without a URL (option or `QFIELDCLOUD_URL`) this is a `TypeError`. */
   constructor(options: ClientOptions = {}) {
     const url = options.url ?? readEnv("QFIELDCLOUD_URL");
     if (!url) {
-      throw new QfcException(
+      throw new TypeError(
         "Cannot create a client without a server URL: pass { url } or set QFIELDCLOUD_URL " +
           "(for example https://app.qfield.cloud/api/v1/)",
       );
@@ -381,7 +383,7 @@ export class Client {
       extname(localPath).toLowerCase()
     ];
     if (!type) {
-      throw new QfcException(
+      throw new TypeError(
         `Cannot use "${localPath}" as a thumbnail: it must be a .png, .jpg or .jpeg file`,
       );
     }
@@ -421,12 +423,7 @@ export class Client {
    * ```
    */
   async listRemoteFiles(projectId: string, options: PaginationOption = {}): Promise<RemoteFile[]> {
-    const files = await this.core.list<RemoteFile>(
-      { path: ["files", projectId] },
-      options.pagination,
-      0,
-    );
-    return files.map(withEtag);
+    return await listProjectFiles(this.core, projectId, undefined, options.pagination);
   }
 
   /**
@@ -865,12 +862,8 @@ export class Client {
   // --- file transfers (src/transfer) ---
 
   /**
-   * Uploads the files of a local folder to a project, `concurrency` at a time (default 8).
-   * Hidden names, `~` backups and GeoPackage `-wal`/`-shm` sidecars are left out; files whose
-   * etag equals the remote one are skipped (unless `force`); QGIS project files go last; names
-   * the server would reject fail before anything is sent. A 402 `over_quota` stops everything
-   * and is thrown. Returns one result per file: `SUCCESS`, `SKIPPED` (with the reason) or
-   * `FAILED` (with the error), or `PENDING` in a dry run.
+   * Uploads the files of a local folder to a project: {@linkcode uploadFiles} (documented
+   * there) with this client's core.
    *
    * @example Upload a project folder
    * ```ts
@@ -889,8 +882,8 @@ export class Client {
   }
 
   /**
-   * Uploads one local file under `remoteName` (`/`-separated), streamed from disk; with
-   * `type: "package"` and a `jobId`, as a file of a package job. Throws on failure.
+   * Uploads one local file under `remoteName`: {@linkcode uploadFile} (documented there) with
+   * this client's core.
    *
    * @example
    * ```ts
@@ -907,11 +900,8 @@ export class Client {
   }
 
   /**
-   * Downloads a project's files into `localDir` (one listing request, then the files in
-   * parallel). A file whose local etag equals the listed one is skipped without a request;
-   * bytes go to a temporary file, are checked against the listed etag (or size, `verify`), and
-   * only then replace the local file; an interrupted download resumes on the next run. Listed names that
-   * would escape `localDir` are refused and reported.
+   * Downloads a project's files into `localDir`: {@linkcode downloadProject} (documented there)
+   * with this client's core.
    *
    * @example Mirror the photos of a project
    * ```ts
@@ -928,9 +918,8 @@ export class Client {
   }
 
   /**
-   * Computes what a push, pull or sync of `localDir` would do, touching nothing on either
-   * side: the three-way comparison of the local files, the cloud's files and the etags
-   * recorded at the last run (see {@linkcode syncProject}).
+   * Computes what a push, pull or sync of `localDir` would do, touching nothing:
+   * {@linkcode planSync} (documented there) with this client's core.
    *
    * @example See what a sync would do
    * ```ts
@@ -944,11 +933,8 @@ export class Client {
   }
 
   /**
-   * Pushes, pulls or syncs `localDir` with a project: uploads what changed locally, downloads
-   * what changed on the cloud and (for sync, or with `delete`) propagates deletions, all since
-   * the last run, whose etags are kept in `localDir/.qfieldcloud/`. A file changed on both
-   * sides is a conflict, left alone unless `prefer` says which side wins; local files that are
-   * replaced or deleted are moved to `localDir/.qfieldcloud/backups/` first.
+   * Pushes, pulls or syncs `localDir` with a project: {@linkcode syncProject} (documented
+   * there) with this client's core.
    *
    * @example Pull the field edits, the cloud winning conflicts
    * ```ts
@@ -964,9 +950,8 @@ export class Client {
   }
 
   /**
-   * Downloads already-listed files (from {@linkcode Client.listRemoteFiles}, or package files
-   * with `type: "package"`) into `localDir`, with the same checks as
-   * {@linkcode Client.downloadProject}.
+   * Downloads already-listed files into `localDir`: {@linkcode downloadFiles} (documented
+   * there) with this client's core.
    *
    * @example Download only the small files
    * ```ts
@@ -984,9 +969,8 @@ export class Client {
   }
 
   /**
-   * Downloads one file to `localPath`, the latest version or `version`. With `etag`, an
-   * up-to-date local file is left alone without a request; otherwise its etag is sent as
-   * `If-None-Match` and a 304 leaves it untouched. Throws on failure.
+   * Downloads one file to `localPath`: {@linkcode downloadFile} (documented there) with this
+   * client's core.
    *
    * @example Download an older version of a file
    * ```ts
@@ -1008,9 +992,8 @@ export class Client {
   }
 
   /**
-   * Downloads the files of the project's latest package into `localDir` (one request for the
-   * package, then the files in parallel). Files whose local etag equals their `md5sum` are
-   * skipped, unlike the Python SDK, which downloads them again every time.
+   * Downloads the files of the project's latest package into `localDir`:
+   * {@linkcode packageDownload} (documented there) with this client's core.
    *
    * @example Package, wait, download for QField
    * ```ts
@@ -1028,9 +1011,8 @@ export class Client {
   }
 
   /**
-   * Deletes the project files matching any of `globs` (Python `fnmatch`: `*` also matches `/`).
-   * With `throwOnError` the first failure stops and is thrown; without it, failures are
-   * reported and the rest is still deleted (the Python SDK has this flag inverted).
+   * Deletes the project files matching any of `globs`: {@linkcode deleteFiles} (documented
+   * there) with this client's core.
    *
    * @example See what would go, then delete it
    * ```ts
@@ -1048,7 +1030,8 @@ export class Client {
   }
 
   /**
-   * Deletes one file with all its versions, or only the version `versionId`. Throws on failure.
+   * Deletes one file with all its versions, or only the version `versionId`:
+   * {@linkcode deleteFile} (documented there) with this client's core.
    *
    * @example
    * ```ts
@@ -1139,71 +1122,8 @@ export class Client {
    * @param localDir The directory to write to (created if missing).
    */
   async getProjectSeedXlsform(projectId: string, localDir: string): Promise<string> {
-    // Loaded here: the module's imports belong to the core; node:fs/promises is a built-in.
     const response = await this.core.request({ path: ["projects", projectId, "seed", "xlsform"] });
-    let temp: string | undefined;
-    try {
-      const name = Client.#safeFileName(response.headers.get("content-disposition"));
-      await mkdir(localDir, { recursive: true });
-      const target = transfer.resolveLocalPath(localDir, name);
-      if (target.problem !== undefined) throw new QfcException(target.problem);
-      temp = `${target.path}.${crypto.randomUUID()}.part`;
-      const file = await open(temp, "wx");
-      try {
-        if (response.body) {
-          for await (const chunk of response.body) await file.write(chunk);
-        }
-      } finally {
-        await file.close();
-      }
-      await rename(temp, target.path);
-      temp = undefined;
-      return target.path;
-    } catch (error) {
-      await response.body?.cancel().catch(() => {});
-      if (temp !== undefined) await rm(temp, { force: true });
-      throw error;
-    }
-  }
-
-  /**
-   * The file name of a Content-Disposition header (`filename*=` preferred over `filename=`),
-   * reduced to one safe path component; `xlsform` when nothing usable is left.
-   */
-  static #safeFileName(header: string | null): string {
-    let name = "";
-    for (const [key, value] of Client.#dispositionParams(header ?? "")) {
-      if (key === "filename*") {
-        const m = /^([^']*)'[^']*'(.*)$/.exec(value);
-        if (!m) continue;
-        try {
-          name = m[1].toLowerCase() === "utf-8"
-            ? decodeURIComponent(m[2])
-            : m[2].replace(/%([0-9A-Fa-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-          break;
-        } catch {
-          continue; // a broken encoding: fall back to filename=
-        }
-      }
-      if (key === "filename" && !name) name = value;
-    }
-    name = name.split(/[/\\]/).pop() ?? "";
-    // deno-lint-ignore no-control-regex -- control characters are what is being removed
-    name = name.replace(/[\u0000-\u001f\u007f]/g, "").replace(/[<>:"|?*]/g, "_");
-    name = name.replace(/^[\s.]+|[\s.]+$/g, "").slice(0, 200);
-    if (/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(name)) name = `_${name}`;
-    return name || "xlsform";
-  }
-
-  /** The `key=value` parameters of a Content-Disposition header, keys lower-cased. */
-  static #dispositionParams(header: string): [string, string][] {
-    const params: [string, string][] = [];
-    const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
-    for (const m of header.matchAll(re)) {
-      const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : (m[3] ?? "").trim();
-      params.push([m[1].toLowerCase(), value]);
-    }
-    return params;
+    return await saveResponseToDir(response, localDir, "xlsform");
   }
 
   async *#iterate<T>(request: RequestOptions, pageSize?: number): AsyncGenerator<T> {
@@ -1226,10 +1146,6 @@ function projectsRequest(options: ListProjectsOptions): RequestOptions {
 
 function jobsRequest(projectId: string, options: ListJobsOptions): RequestOptions {
   return { path: ["jobs"], query: { project_id: projectId, type: options.jobType } };
-}
-
-function withEtag(file: RemoteFile): RemoteFile {
-  return { ...file, etag: file.md5sum };
 }
 
 async function readLocalFile(path: string): Promise<Uint8Array<ArrayBuffer>> {

@@ -1,12 +1,26 @@
 /**
- * Errors thrown by the client. Catch {@linkcode QfcException} for anything the
- * client raises, or {@linkcode QfcRequestException} for a failed request.
+ * Errors thrown by the client, and the one rule every throw in this library follows:
+ *
+ * - **A bad argument from the caller is a `TypeError` or a `RangeError`**, as in denoland/std:
+ *   a wrong or missing value (`TypeError`), or a number out of range (`RangeError`). It is a bug
+ *   in the calling code, found before any request or file is touched: fix the call rather than
+ *   catch it.
+ * - **What a caller is meant to catch is a {@linkcode QfcException}**: a failed request
+ *   ({@linkcode QfcRequestException}), a failed job, a timeout, a file or folder that cannot be
+ *   read or written, a sync refused. Catch `QfcException` for all of them.
+ * - A plain `Error` only marks a broken internal invariant: a bug in this library.
+ *
+ * Every error class takes its `name` from its own class (`new.target.name`). Messages are one
+ * line in sentence case, quote the value at fault, end without a period, and say what to do
+ * (or, when nothing can be done, why) after a colon:
+ * `Cannot use the server URL "ftp://x": only http and https are supported`.
  *
  * @module
  */
 
 /**
- * The base of every error this library throws on purpose.
+ * The base of every error a caller is meant to catch (bad arguments are `TypeError` or
+ * `RangeError` instead; see the module's rule).
  *
  * @example Catch any client error
  * ```ts

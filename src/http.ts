@@ -386,18 +386,18 @@ function normalizeBaseUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new QfcException(
+    throw new TypeError(
       `Cannot use the server URL "${url}": it is not an absolute URL such as https://app.qfield.cloud/api/v1/`,
     );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new QfcException(`Cannot use the server URL "${url}": only http and https are supported`);
+    throw new TypeError(`Cannot use the server URL "${url}": only http and https are supported`);
   }
   if (parsed.username || parsed.password) {
     // Credentials in a URL end up in logs and error messages: refuse them, without echoing them.
     parsed.username = "";
     parsed.password = "";
-    throw new QfcException(
+    throw new TypeError(
       `Cannot use the server URL "${parsed.href}" with a user name or password in it: ` +
         "log in with login() or pass a token",
     );
@@ -451,7 +451,7 @@ async function readList<T>(response: Response, options: RequestOptions): Promise
   const body = await response.json();
   if (!Array.isArray(body)) {
     throw new QfcException(
-      `Expected a list from ${options.method ?? "GET"} ${response.url}, got ${
+      `The answer to ${options.method ?? "GET"} "${response.url}" is not a list: it is ${
         oneLine(JSON.stringify(body))
       }`,
     );

@@ -36,10 +36,10 @@ export class Pagination {
   constructor(options: PaginationOptions = {}) {
     const { limit, offset } = options;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-      throw new RangeError(`Cannot use limit ${limit}: it must be a positive integer`);
+      throw new RangeError(`Cannot use limit "${limit}": it must be a positive integer`);
     }
     if (offset !== undefined && (!Number.isInteger(offset) || offset < 0)) {
-      throw new RangeError(`Cannot use offset ${offset}: it must be a non-negative integer`);
+      throw new RangeError(`Cannot use offset "${offset}": it must be a non-negative integer`);
     }
     this.limit = limit;
     this.offset = offset;

@@ -157,7 +157,9 @@ export async function listAuthProviders(client: Client): Promise<AuthProvider[]>
   }
   const providers = await client.core.json<unknown>({ path: ["auth", "providers"], auth: false });
   if (!Array.isArray(providers)) {
-    throw new QfcSsoException("The server's auth/providers/ answer is not a list");
+    throw new QfcSsoException(
+      'The answer to "auth/providers/" is not a list: check the server URL',
+    );
   }
   return providers as AuthProvider[];
 }
@@ -263,7 +265,9 @@ export async function completeSsoAuthorization(
     );
   }
   const code = params.get("code");
-  if (!code) throw new QfcSsoException("The redirect URL carries no authorization code");
+  if (!code) {
+    throw new QfcSsoException("The redirect URL carries no authorization code: sign in again");
+  }
   const provider = authorization.provider;
   const tokens = await requestTokens(client, provider.token_url, {
     grant_type: "authorization_code",
@@ -289,7 +293,9 @@ export async function completeSsoAuthorization(
  */
 export async function renewSsoSession(client: Client, session: SsoSession): Promise<SsoSession> {
   if (!session.refreshToken) {
-    throw new QfcSsoException("The session has expired and the provider gave no refresh token");
+    throw new QfcSsoException(
+      "The session has expired and the provider gave no refresh token: sign in again",
+    );
   }
   const provider = session.provider;
   const tokens = await requestTokens(client, provider.refresh_token_url || provider.token_url, {

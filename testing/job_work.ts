@@ -13,7 +13,7 @@ import {
   isQgisProjectFileName,
   type LayerReport,
   layerReports,
-  normalisePath,
+  normalizePath,
   parseQgisProject,
   type QgisProject,
 } from "./qgis.ts";
@@ -227,7 +227,7 @@ async function loadProject(
   }
   const slash = file.name.lastIndexOf("/");
   const dir = slash >= 0 ? file.name.slice(0, slash + 1) : "";
-  const layers = layerReports(parsed, (path) => project.files.has(normalisePath(dir + path)));
+  const layers = layerReports(parsed, (path) => project.files.has(normalizePath(dir + path)));
   return { file, parsed, layers };
 }
 

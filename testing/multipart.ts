@@ -29,7 +29,7 @@ export class MultipartError extends Error {
   /** Creates the error. */
   constructor(message: string) {
     super(message);
-    this.name = "MultipartError";
+    this.name = new.target.name;
   }
 }
 

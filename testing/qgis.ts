@@ -31,7 +31,7 @@ export interface QgisLayer {
   crs: string | null;
   /**
    * For file-based providers (ogr, gdal, spatialite, delimitedtext): the data
-   * file's path relative to the project root, normalised with `/`; `null` for
+   * file's path relative to the project root, normalized with `/`; `null` for
    * online or in-memory layers. Absolute paths are kept as they are.
    */
   filename: string | null;
@@ -99,7 +99,7 @@ export class InvalidQgisProjectError extends Error {
   /** Creates the error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = "InvalidQgisProjectError";
+    this.name = new.target.name;
   }
 }
 
@@ -323,7 +323,7 @@ function collectLayers(root: XmlElement): QgisLayer[] {
       type: el.attributes.type ?? "",
       geometry: el.attributes.geometry ?? null,
       crs: textOf(find(el, ["srs", "spatialrefsys", "authid"])) || null,
-      filename: path === null || isLocalized ? path : normalisePath(path),
+      filename: path === null || isLocalized ? path : normalizePath(path),
       isFileBased: path !== null,
       isLocalized,
     });
@@ -357,16 +357,16 @@ function filePathOf(provider: string, datasource: string): string | null {
 }
 
 /**
- * Normalises a project-relative path: `./a/../b.gpkg` becomes `b.gpkg`,
+ * Normalizes a project-relative path: `./a/../b.gpkg` becomes `b.gpkg`,
  * backslashes become `/`; absolute and drive paths stay as they are.
  *
  * @example
  * ```ts
- * import { normalisePath } from "./qgis.ts";
- * normalisePath("maps/./../data\\a.gpkg"); // "data/a.gpkg"
+ * import { normalizePath } from "./qgis.ts";
+ * normalizePath("maps/./../data\\a.gpkg"); // "data/a.gpkg"
  * ```
  */
-export function normalisePath(path: string): string {
+export function normalizePath(path: string): string {
   const unified = path.replace(/\\/g, "/").replace(/^localized:/, "");
   if (unified.startsWith("/") || /^[a-zA-Z]:\//.test(unified)) return unified;
   const out: string[] = [];

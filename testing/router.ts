@@ -106,7 +106,7 @@ export class ApiError extends Error {
     headers: Record<string, string> = {},
   ) {
     super(message ?? ERRORS[code][0]);
-    this.name = "ApiError";
+    this.name = new.target.name;
     this.code = code;
     this.status = status ?? ERRORS[code][1];
     this.headers = headers;

@@ -44,7 +44,7 @@ export class ServeArgsError extends Error {
   /** Creates the error. */
   constructor(message: string) {
     super(message);
-    this.name = "ServeArgsError";
+    this.name = new.target.name;
   }
 }
 

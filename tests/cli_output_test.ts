@@ -5,7 +5,12 @@
 
 import { expect } from "expect";
 import { Command } from "@commander-js/extra-typings";
-import { QfcJobFailedException, QfcRequestException, QfcTimeoutException } from "../mod.ts";
+import {
+  QfcJobFailedException,
+  QfcRequestException,
+  QfcTimeoutException,
+  RequestCore,
+} from "../mod.ts";
 import { CliContext } from "../src/cli/context.ts";
 import { configDir, credentialKey, CredentialStore } from "../src/cli/credentials.ts";
 import { generateCompletions, specFromCommand } from "../src/cli/completions.ts";
@@ -325,6 +330,30 @@ Deno.test("error reports and exit codes", async (t) => {
     expect(describeError(new Error("first\nsecond")).message).toBe("first");
     expect(describeError("weird").exitCode).toBe(ExitCode.FAILURE);
   });
+
+  await t.step(
+    "a bad argument the library refuses is one line and exit 1, like any failure",
+    () => {
+      let refused: unknown;
+      try {
+        new RequestCore({ url: "https://user:secret@example.org/" });
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(TypeError);
+      const report = describeError(refused);
+      expect(report.exitCode).toBe(ExitCode.FAILURE);
+      expect(formatErrorLine(report)).toBe(
+        'error: Cannot use the server URL "https://example.org/" with a user name or password in ' +
+          "it: log in with login() or pass a token",
+      );
+      const range = describeError(
+        new RangeError('Cannot use limit "0": it must be a positive integer'),
+      );
+      expect(range.exitCode).toBe(ExitCode.FAILURE);
+      expect(range.message).toBe('Cannot use limit "0": it must be a positive integer');
+    },
+  );
 });
 
 Deno.test("option parsing", async (t) => {

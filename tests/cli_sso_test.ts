@@ -267,7 +267,7 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
     const run = await f.run(["list-projects"]);
     expect(run.code).toBe(ExitCode.AUTH);
     expect(run.stderr.trim().split("\n")).toEqual([
-      `error: The single sign-on session for ${f.server.url} has expired and could not be renewed: ` +
+      `error: The single sign-on session for "${f.server.url}" has expired and could not be renewed: ` +
       'run "qfieldcloud-cli login --sso" again',
     ]);
     const json = await f.run(["--json", "list-projects"]);
@@ -303,7 +303,7 @@ Deno.test("login --sso, then reads, writes, transfers, renewal, whoami and logou
     });
     const whoami = await f.run(["whoami"]);
     expect(whoami.code).toBe(ExitCode.AUTH);
-    expect(whoami.stderr).toContain(`Not logged in to ${f.server.url}`);
+    expect(whoami.stderr).toContain(`Not logged in to "${f.server.url}": run`);
   });
 });
 
@@ -390,7 +390,7 @@ Deno.test("login --sso: providers, choices and refusals", async (t) => {
     const run = await f.run(["login", "--sso"]);
     expect(run.code).toBe(ExitCode.AUTH);
     expect(run.stderr.trim()).toBe(
-      `error: The server at ${f.server.url} offers no single sign-on: log in with a username and password`,
+      `error: The server at "${f.server.url}" offers no single sign-on: log in with a username and password`,
     );
     f.server.state.ssoProviders.push(...saved);
   });
@@ -544,7 +544,8 @@ function expectLoginSsoAgain(run: Run): void {
 
 Deno.test("every failed renewal ends with one line to log in again, exit 3", async (t) => {
   await using f = await fixture();
-  const line = `error: The single sign-on session for ${f.server.url} has expired and could not ` +
+  const line =
+    `error: The single sign-on session for "${f.server.url}" has expired and could not ` +
     'be renewed: run "qfieldcloud-cli login --sso" again';
 
   await t.step("the server refuses the hand-over (a deactivated user gets 500)", async () => {

@@ -60,10 +60,19 @@ Deno.test("RequestCore builds URLs", async (t) => {
   });
 
   await t.step("refuses a URL that is not absolute http(s), naming it", () => {
+    for (const url of ["app.qfield.cloud", "ftp://example.org/", "https://u:p@example.org/"]) {
+      expect(() => new RequestCore({ url })).toThrow(TypeError);
+    }
     expect(() => new RequestCore({ url: "app.qfield.cloud" })).toThrow(
-      /Cannot use the server URL "app\.qfield\.cloud"/,
+      new TypeError(
+        'Cannot use the server URL "app.qfield.cloud": it is not an absolute URL such as https://app.qfield.cloud/api/v1/',
+      ),
     );
-    expect(() => new RequestCore({ url: "ftp://example.org/" })).toThrow(/only http and https/);
+    expect(() => new RequestCore({ url: "ftp://example.org/" })).toThrow(
+      new TypeError(
+        'Cannot use the server URL "ftp://example.org/": only http and https are supported',
+      ),
+    );
   });
 
   await t.step("refuses credentials in the URL without repeating them", () => {
@@ -379,8 +388,14 @@ Deno.test("pagination", async (t) => {
   await t.step("Pagination validates its numbers", () => {
     expect(new Pagination().isEmpty).toBe(true);
     expect(new Pagination({ limit: 5 }).isEmpty).toBe(false);
-    expect(() => new Pagination({ limit: 0 })).toThrow(/Cannot use limit 0/);
-    expect(() => new Pagination({ offset: -1 })).toThrow(/Cannot use offset -1/);
+    expect(() => new Pagination({ limit: 0 })).toThrow(RangeError);
+    expect(() => new Pagination({ offset: -1 })).toThrow(RangeError);
+    expect(() => new Pagination({ limit: 0 })).toThrow(
+      new RangeError('Cannot use limit "0": it must be a positive integer'),
+    );
+    expect(() => new Pagination({ offset: -1 })).toThrow(
+      new RangeError('Cannot use offset "-1": it must be a non-negative integer'),
+    );
   });
 });
 
@@ -479,6 +494,7 @@ Deno.test("Client reads QFIELDCLOUD_URL and QFIELDCLOUD_TOKEN", () => {
   try {
     Deno.env.delete("QFIELDCLOUD_URL");
     Deno.env.delete("QFIELDCLOUD_TOKEN");
+    expect(() => new Client()).toThrow(TypeError);
     expect(() => new Client()).toThrow(
       /without a server URL: pass \{ url \} or set QFIELDCLOUD_URL/,
     );

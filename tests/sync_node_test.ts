@@ -70,7 +70,9 @@ Deno.test({
             } else {
               expect([status, reason]).toEqual([
                 "FAILED",
-                expect.stringMatching(/has no node:sqlite to write them in; close the layer/),
+                expect.stringMatching(
+                  /cannot write into it \(it has no node:sqlite\): close the layer/,
+                ),
               ]);
               expect(server.state.projects.get(project.id)!.files.size).toBe(0);
             }

@@ -1,4 +1,4 @@
-// File names in any script, in both Unicode normalisation forms, go up and come back under
+// File names in any script, in both Unicode normalization forms, go up and come back under
 // the exact name: uploaded by our client and by raw multipart bodies shaped like the Python
 // SDK's (requests-toolbelt writes the name as raw UTF-8 in `filename="…"`) and like the
 // RFC 2231 `filename*=UTF-8''…` form, both of which Django's multipart parser reads.

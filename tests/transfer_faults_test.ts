@@ -233,7 +233,7 @@ Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no m
           }
           expect(overwritten).toBe(true);
           expect(results.map((r) => [r.name, r.status])).toEqual([["data.gpkg", "FAILED"]]);
-          expect(results[0].reason).toBe(`File "${path}" changed while uploading; run again`);
+          expect(results[0].reason).toBe(`File "${path}" changed while uploading: run again`);
           // The server stored nothing: no mix of old and new bytes, no new version.
           expect(storedEtag()).toBe(before);
           // Sent once: a changed file is not sent again within the run.
@@ -252,7 +252,7 @@ Deno.test("a file overwritten while it is uploaded: FAILED, the cloud keeps no m
         const stale = uploadOf(etagOfBytes(new Uint8Array([1, 2, 3])));
         const [result] = await executePlan(f.core, f.projectId, stale);
         expect(result.status).toBe("FAILED");
-        expect(result.reason).toMatch(/changed while uploading; run again/);
+        expect(result.reason).toMatch(/changed while uploading: run again/);
         expect(storedEtag()).toBe(before);
       },
     );

@@ -61,7 +61,7 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
         const out = await drain(body.stream);
         expect(out.error).toBeInstanceOf(QfcException);
         expect((out.error as Error).message).toBe(
-          `File "${path}" changed while uploading; run again`,
+          `File "${path}" changed while uploading: run again`,
         );
         expect(told).toBe(out.error);
         expect(ends(out.bytes, boundary)).toBe(false);
@@ -100,7 +100,7 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
             if (!withEtag) await Deno.utime(path, later, later);
           });
           expect(overwritten).toBe(true);
-          expect((out.error as Error)?.message).toMatch(/changed while uploading; run again/);
+          expect((out.error as Error)?.message).toMatch(/changed while uploading: run again/);
           expect(ends(out.bytes, boundary)).toBe(false);
         },
       );

@@ -154,7 +154,7 @@ Deno.test("a file new on the cloud does not overwrite a file created at its path
   }
 });
 
-Deno.test("names that collide once case or Unicode normalisation is ignored both fail", async () => {
+Deno.test("names that collide once case or Unicode normalization is ignored both fail", async () => {
   const fx = await transferFixture();
   try {
     const nfc = "caf\u00e9.txt";
@@ -174,7 +174,7 @@ Deno.test("names that collide once case or Unicode normalisation is ignored both
     });
     expect(report.results.find((r) => r.name === "Readme.txt")!.reason).toBe(
       'Cannot sync "Readme.txt": it collides with "README.txt" once case or Unicode ' +
-        "normalisation is ignored; rename one of them",
+        "normalization is ignored; rename one of them",
     );
     expect(report.summary.failed).toBe(4);
     expect(await Deno.readTextFile(join(fx.dir, "Readme.txt"))).toBe("local");

@@ -266,11 +266,14 @@ Deno.test("uploadFile() uploads one file under a remote name", async (t) => {
       await expect(uploadFile(f.core, f.projectId, path, "a/../b.jpg")).rejects.toThrow(
         /Part "\.\." is not allowed/,
       );
+      await expect(uploadFile(f.core, f.projectId, path, "a/../b.jpg")).rejects.toThrow(TypeError);
       expect(f.seen()).toEqual([]);
     });
     await t.step("a package upload needs a job id", async () => {
       await expect(uploadFile(f.core, f.projectId, path, "x.jpg", { type: "package" })).rejects
-        .toThrow(/without a "jobId"/);
+        .toThrow(
+          new TypeError(`Cannot upload package files without a "jobId": pass the package job's id`),
+        );
     });
     await t.step("a package upload goes to packages/<pid>/<job>/files/<name>/", async () => {
       f.server.clearRequests();

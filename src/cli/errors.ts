@@ -30,7 +30,7 @@ export class CliUsageError extends Error {
   /** Creates the error. */
   constructor(message: string, options?: CliErrorOptions) {
     super(message, options);
-    this.name = "CliUsageError";
+    this.name = new.target.name;
     this.hint = options?.hint;
   }
 }
@@ -59,7 +59,7 @@ export class CliError extends Error {
   /** Creates the error. */
   constructor(message: string, exitCode: ExitCode = ExitCode.FAILURE, options?: CliErrorOptions) {
     super(message, options);
-    this.name = "CliError";
+    this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = options?.hint;
   }
@@ -101,7 +101,7 @@ const SSO_LOGIN_HINT =
  * ```
  */
 export function ssoExpiredMessage(url: string): string {
-  return `The single sign-on session for ${url} has expired and could not be renewed: ` +
+  return `The single sign-on session for "${url}" has expired and could not be renewed: ` +
     'run "qfieldcloud-cli login --sso" again';
 }
 

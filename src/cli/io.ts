@@ -7,7 +7,7 @@
  */
 
 import type { FetchLike } from "../../mod.ts";
-import { readLineFromStdin, readSecretFromTerminal } from "./prompt.ts";
+import { readLineFromStdin, readSecretFromTerminal } from "./terminal_input.ts";
 
 /** A sink for text, such as standard output. */
 export interface TextSink {

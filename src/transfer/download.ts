@@ -34,7 +34,10 @@ import { verificationOf } from "./verification.ts";
 /**
  * Downloads every file of a project into `localDir` (one listing request, then
  * the files, `concurrency` at a time). Files whose local etag equals the listed
- * one are skipped without a request.
+ * one are skipped without a request. Each file's bytes go to a temporary file, are
+ * checked against the listed etag (or size, `verify`) and only then replace the local
+ * file; an interrupted download resumes on the next run. Listed names that would
+ * escape `localDir` are refused and reported (see {@linkcode downloadFiles}).
  *
  * @example
  * ```ts
@@ -65,8 +68,10 @@ export async function downloadProject(
 }
 
 /**
- * Downloads the files of a project's latest package into `localDir`. Package
- * files whose local etag equals their listed `md5sum` are skipped.
+ * Downloads the files of a project's latest package into `localDir` (one request
+ * for the package, then the files in parallel), with the checks of
+ * {@linkcode downloadProject}. Package files whose local etag equals their listed
+ * `md5sum` are skipped, unlike the Python SDK, which downloads them again every time.
  *
  * @example
  * ```ts
@@ -99,8 +104,9 @@ export async function packageDownload(
 }
 
 /**
- * Downloads already-listed files (from `listRemoteFiles` or `packageLatest`)
- * into `localDir`. Names are untrusted: one that is absolute, has a `..` part,
+ * Downloads already-listed files (from `listRemoteFiles`, or package files from
+ * `packageLatest` with `type: "package"`) into `localDir`, with the checks of
+ * {@linkcode downloadProject}. Names are untrusted: one that is absolute, has a `..` part,
  * a backslash, a drive letter or a NUL, or resolves outside `localDir`, is
  * refused and reported as `FAILED`; nothing is written outside `localDir`.
  *
@@ -194,7 +200,9 @@ export async function downloadFile(
   const type = options.type ?? FileTransferType.PROJECT;
   verificationOf(options.verify);
   if (options.version !== undefined && type === FileTransferType.PACKAGE) {
-    throw new TypeError(`Cannot download version "${options.version}" of a package file`);
+    throw new TypeError(
+      `Cannot download version "${options.version}" of a package file: package files have no versions`,
+    );
   }
   const action = {
     ...downloadAction({ name, size: options.size, etag: options.etag }, localPath),

@@ -10,10 +10,18 @@ import { dirname, relative } from "node:path";
 import { QfcException } from "../errors.ts";
 import type { TransferAction } from "./plan.ts";
 
+/** The end of a download try that another try may fix; named after its class. */
+class RetrySignal extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** The body broke off (network error, truncation, stall): retry and resume. */
-export class BodyInterrupted extends Error {}
+export class BodyInterrupted extends RetrySignal {}
 /** The partial file cannot be continued: delete it and start over. */
-export class RestartDownload extends Error {}
+export class RestartDownload extends RetrySignal {}
 
 /** The error of a download whose place is taken by something that is not a file. */
 export function obstacle(

@@ -11,6 +11,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, type Hash } from "node:crypto";
 import { open } from "node:fs/promises";
+import { QfcException } from "../errors.ts";
 
 /** Size of one part of the multipart etag: 8 MiB. */
 export const ETAG_PART_SIZE = 8 * 1024 * 1024;
@@ -127,7 +128,9 @@ export async function hashFileRange(
       const { bytesRead } = await handle.read(buffer, 0, want, at);
       if (bytesRead === 0) {
         if (end === Infinity) return;
-        throw new Error(`${path} is shorter than ${end} bytes: it changed while being hashed`);
+        throw new QfcException(
+          `File "${path}" changed while being hashed: it is shorter than ${end} bytes now`,
+        );
       }
       hasher.update(buffer.subarray(0, bytesRead));
       at += bytesRead;

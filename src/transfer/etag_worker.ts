@@ -13,6 +13,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { QfcException } from "../errors.ts";
 import { ETAG_PART_SIZE } from "./etag.ts";
 
 /**
@@ -35,7 +36,7 @@ function partDigestsOfFile(path, start, end) {
       const hash = createHash("md5");
       for (let at = partStart; at < partEnd;) {
         const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, partEnd - at), at);
-        if (read === 0) throw new Error(path + " is shorter than " + end + " bytes: it changed");
+        if (read === 0) throw new Error('File "' + path + '" changed while being hashed: it is shorter than ' + end + " bytes now");
         hash.update(buffer.subarray(0, read));
         at += read;
       }
@@ -123,12 +124,14 @@ export class EtagWorker {
     this.#worker = worker;
     worker.on("message", (m: WorkerReply) => {
       const waiter = this.#pending.shift();
-      if (m.error !== undefined) waiter?.reject(new Error(m.error));
+      if (m.error !== undefined) waiter?.reject(new QfcException(m.error));
       else waiter?.resolve(m);
     });
     worker.on("error", (error: unknown) => this.#fail(error));
     worker.on("exit", (code: number) => {
-      if (!this.#terminated) this.#fail(new Error(`The hashing worker exited with code ${code}`));
+      if (!this.#terminated) {
+        this.#fail(new QfcException(`The hashing worker exited with code ${code}`));
+      }
     });
   }
 
@@ -171,7 +174,7 @@ export class EtagWorker {
     if (this.#terminated) return;
     this.#terminated = true;
     workersInUse--;
-    this.#fail(new Error("The hashing worker was terminated"));
+    this.#fail(new QfcException("The hashing worker was terminated"));
     await this.#worker.terminate();
   }
 

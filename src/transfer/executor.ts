@@ -109,7 +109,7 @@ export async function executePlan(
   const idleTimeoutMs = options.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   if (!(idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs))) {
     throw new RangeError(
-      `Idle timeout must be a positive number of milliseconds, got "${options.idleTimeoutMs}"`,
+      `Cannot use idleTimeoutMs "${options.idleTimeoutMs}": it must be a positive number of milliseconds`,
     );
   }
   const type = options.type ?? FileTransferType.PROJECT;

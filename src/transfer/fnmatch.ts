@@ -192,7 +192,9 @@ function parseClass(
     src.map((s) => (s.escaped ? "\\" : "") + String.fromCodePoint(s.cp)).join("")
   }]`;
   while (true) {
-    if (p >= src.length) throw new SyntaxError(`Unterminated character set in "${text}"`);
+    if (p >= src.length) {
+      throw new TypeError(`Unterminated character set in "${text}": close it with "]"`);
+    }
     const cur = src[p++];
     const lo = cur.cp;
     // The class ends at an unescaped "]" that is not the first item; the
@@ -204,7 +206,9 @@ function parseClass(
         break;
       }
       const hi = src[p + 1].cp;
-      if (hi < lo) throw new SyntaxError(`Bad character range in "${text}"`);
+      if (hi < lo) {
+        throw new TypeError(`Bad character range in "${text}": put the lower character first`);
+      }
       ranges.push([lo, hi]);
       p += 2;
     } else {

@@ -81,8 +81,8 @@ export class QfcFolderBusyException extends QfcException {
       ` (pid ${holder.pid} on host "${holder.hostname}", started ${holder.started})`,
     ].join("");
     super(
-      `Folder "${folder}" is in use by ${who}: wait for it to end. ` +
-        `If no such run exists any more, delete "${lockPath}"`,
+      `Folder "${folder}" is in use by ${who}: wait for it to end, or, if no such run ` +
+        `exists any more, delete "${lockPath}"`,
     );
     this.folder = folder;
     this.lockPath = lockPath;

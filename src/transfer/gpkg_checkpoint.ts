@@ -56,9 +56,9 @@ export async function checkpointGpkg(
   const sqlite = await loadSqlite();
   if (!sqlite) {
     throw new QfcGpkgCheckpointException(
-      `"${path}" has edits in its -wal file that are not in the GeoPackage yet, and this ` +
-        "runtime has no node:sqlite to write them in; close the layer in QGIS (which " +
-        "writes them) or run with Deno or Node 22.5 or later, then try again",
+      `GeoPackage "${path}" has edits in its -wal file that this runtime cannot write into ` +
+        "it (it has no node:sqlite): close the layer in QGIS (which writes them) or run with " +
+        "Deno or Node 22.5 or later, then try again",
     );
   }
   let busy: boolean;
@@ -75,14 +75,14 @@ export async function checkpointGpkg(
     }
   } catch (error) {
     throw new QfcGpkgCheckpointException(
-      `Could not write the -wal edits of "${path}" into it (${messageOf(error)}); ` +
+      `Could not write the -wal edits of "${path}" into it (${messageOf(error)}): ` +
         "close the layer in QGIS or QField and try again",
       { cause: error },
     );
   }
   if (busy) {
     throw new QfcGpkgCheckpointException(
-      `"${path}" is in use: its -wal edits could not be written into it (database busy); ` +
+      `GeoPackage "${path}" is in use, so its -wal edits could not be written into it: ` +
         "save and close the layer in QGIS or QField and try again",
     );
   }

@@ -103,7 +103,7 @@ export function multipartFileBody(
   };
   /** The error of a file that changed while it was read; the caller is told first. */
   const changedError = (how = "") => {
-    const error = new QfcException(`File "${localPath}" changed while uploading${how}; run again`);
+    const error = new QfcException(`File "${localPath}" changed while uploading${how}: run again`);
     options.onChanged?.(error);
     return error;
   };

@@ -38,7 +38,7 @@ export interface TransferAction {
   /** Bytes to move: the local size (upload), the listed size (download), the file size (deletes). */
   size: number;
   /**
-   * Upload: the local etag decided at plan time (used to recognise an upload that an earlier
+   * Upload: the local etag decided at plan time (used to recognize an upload that an earlier
    * try stored). Download: the listed etag, which the downloaded bytes are checked against.
    */
   etag?: string;

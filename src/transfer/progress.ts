@@ -1,52 +1,12 @@
 /**
- * Progress events of the file transfers, for progress bars and logs.
+ * The running totals of a transfer call, emitted as progress events (their types are in
+ * `./types.ts` with the other transfer types, and re-exported here).
  *
  * @module
  */
-import type { TransferResult } from "./types.ts";
+import type { TransferOperation, TransferProgressEvent, TransferResult } from "./types.ts";
 
-/** What a transfer does (`sync`: a plan that mixes kinds of actions). */
-export type TransferOperation = "upload" | "download" | "delete" | "sync";
-
-/**
- * One progress event. Every event carries the totals of the whole call, so a
- * display can be redrawn from the latest event alone.
- *
- * - `plan`: the files are known and compared; `filesTotal`/`totalSize` are set.
- * - `file-start`: a file starts (a resumed download starts at `fileBytes > 0`).
- * - `file-bytes`: more bytes of a file moved.
- * - `file-end`: a file is done; `result` says how.
- *
- * @example Print a line per finished file
- * ```ts
- * import type { TransferProgressEvent } from "./progress.ts";
- * const onProgress = (e: TransferProgressEvent) => {
- *   if (e.type === "file-end") console.log(`${e.filesDone}/${e.filesTotal} ${e.name}`);
- * };
- * ```
- */
-export interface TransferProgressEvent {
-  /** The kind of event. */
-  type: "plan" | "file-start" | "file-bytes" | "file-end";
-  /** What the call does. */
-  operation: TransferOperation;
-  /** The file concerned; absent for `plan`. */
-  name?: string;
-  /** Bytes of this file done so far. */
-  fileBytes: number;
-  /** Size of this file in bytes (0 when unknown). */
-  fileSize: number;
-  /** Bytes moved so far in the whole call, including resumed bytes. */
-  totalBytes: number;
-  /** Bytes to move in the whole call (files already in place excluded). */
-  totalSize: number;
-  /** Files finished (transferred, skipped or failed). */
-  filesDone: number;
-  /** Files considered in the whole call. */
-  filesTotal: number;
-  /** The outcome, on `file-end`. */
-  result?: TransferResult;
-}
+export type { TransferOperation, TransferProgressEvent } from "./types.ts";
 
 /**
  * Keeps the running totals of one call and emits {@linkcode TransferProgressEvent}s.

@@ -7,15 +7,20 @@
  * @module
  */
 import type { RequestCore } from "../http.ts";
+import type { Pagination } from "../pagination.ts";
 import type { RemoteFile } from "../types.ts";
 
-/** Lists a project's files (all pages), with `etag` set like the Python SDK does. */
+/**
+ * Lists a project's files with `etag` (= `md5sum`) set as the Python SDK does: every page, or
+ * the one `pagination` asks for. {@linkcode Client.listRemoteFiles} is this call.
+ */
 export async function listProjectFiles(
   core: RequestCore,
   projectId: string,
   signal?: AbortSignal,
+  pagination?: Pagination,
 ): Promise<RemoteFile[]> {
-  const files = await core.list<RemoteFile>({ path: ["files", projectId], signal }, undefined, 0);
+  const files = await core.list<RemoteFile>({ path: ["files", projectId], signal }, pagination, 0);
   return files.map((file) => ({ ...file, etag: file.md5sum }));
 }
 

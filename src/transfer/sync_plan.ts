@@ -239,7 +239,7 @@ export async function prepareSync(
       const others = group.filter((other) => other !== name).map((n) => `"${n}"`).join(", ");
       const error = new QfcException(
         `Cannot sync "${name}": it collides with ${others} once case or Unicode ` +
-          "normalisation is ignored; rename one of them",
+          "normalization is ignored; rename one of them",
       );
       const file = locals.get(name);
       fail(name, file?.localPath, file?.size ?? remotes.get(name)?.size ?? 0, error);
@@ -406,14 +406,14 @@ const KIND_ORDER: Record<TransferActionKind, number> = {
 };
 
 /**
- * Groups of names that are one file on a disk that ignores case or Unicode normalisation
+ * Groups of names that are one file on a disk that ignores case or Unicode normalization
  * (macOS, Windows): `Readme.txt` and `README.txt`, or `café` written two ways.
  */
 function collisions(names: Iterable<string>): string[][] {
   const first = new Map<string, string>();
   const groups = new Map<string, string[]>();
   for (const name of names) {
-    // deno-lint-ignore no-control-regex -- ASCII names need no normalisation (the common case)
+    // deno-lint-ignore no-control-regex -- ASCII names need no normalization (the common case)
     const key = /^[\x00-\x7f]*$/.test(name)
       ? name.toLowerCase()
       : name.normalize("NFC").toLowerCase();

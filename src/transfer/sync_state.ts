@@ -59,7 +59,7 @@ export class QfcFolderBoundException extends QfcException {
       ? `project "${bound.projectId}", not project "${requested.projectId}"`
       : `project "${bound.projectId}" on "${bound.server}", not project "${requested.projectId}" on "${requested.server}"`;
     super(
-      `Folder "${localDir}" is synced with ${what}; use another folder, or delete ` +
+      `Folder "${localDir}" is synced with ${what}: use another folder, or delete ` +
         `"${join(localDir, STATE_DIR_NAME)}" to bind it anew`,
     );
     this.bound = bound;

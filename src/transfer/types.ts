@@ -6,7 +6,6 @@
 import type { RetryOptions } from "../http.ts";
 import type { FileTransferStatus, FileTransferType } from "../types.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
-import type { TransferProgressEvent } from "./progress.ts";
 
 /**
  * What happened to one file in an upload, download or delete.
@@ -203,4 +202,47 @@ export interface DeleteFileOptions {
   versionId?: string;
   /** Aborts the request. */
   signal?: AbortSignal;
+}
+
+/** What a transfer does (`sync`: a plan that mixes kinds of actions). */
+export type TransferOperation = "upload" | "download" | "delete" | "sync";
+
+/**
+ * One progress event. Every event carries the totals of the whole call, so a
+ * display can be redrawn from the latest event alone.
+ *
+ * - `plan`: the files are known and compared; `filesTotal`/`totalSize` are set.
+ * - `file-start`: a file starts (a resumed download starts at `fileBytes > 0`).
+ * - `file-bytes`: more bytes of a file moved.
+ * - `file-end`: a file is done; `result` says how.
+ *
+ * @example Print a line per finished file
+ * ```ts
+ * import type { TransferProgressEvent } from "./types.ts";
+ * const onProgress = (e: TransferProgressEvent) => {
+ *   if (e.type === "file-end") console.log(`${e.filesDone}/${e.filesTotal} ${e.name}`);
+ * };
+ * ```
+ */
+export interface TransferProgressEvent {
+  /** The kind of event. */
+  type: "plan" | "file-start" | "file-bytes" | "file-end";
+  /** What the call does. */
+  operation: TransferOperation;
+  /** The file concerned; absent for `plan`. */
+  name?: string;
+  /** Bytes of this file done so far. */
+  fileBytes: number;
+  /** Size of this file in bytes (0 when unknown). */
+  fileSize: number;
+  /** Bytes moved so far in the whole call, including resumed bytes. */
+  totalBytes: number;
+  /** Bytes to move in the whole call (files already in place excluded). */
+  totalSize: number;
+  /** Files finished (transferred, skipped or failed). */
+  filesDone: number;
+  /** Files considered in the whole call. */
+  filesTotal: number;
+  /** The outcome, on `file-end`. */
+  result?: TransferResult;
 }

@@ -19,7 +19,8 @@ import { remoteNameProblem } from "./remote_names.ts";
 import type { TransferResult, UploadFileOptions, UploadFilesOptions } from "./types.ts";
 
 /**
- * Uploads the files of `localDir` to a project. The walk skips hidden names
+ * Uploads the files of `localDir` to a project, `concurrency` at a time (default 8), each
+ * body streamed from disk. The walk skips hidden names
  * (a part starting with `.`), backups (ending with `~`) and GeoPackage
  * `-wal`/`-shm` sidecars; remote names use `/`. Unless `force` is set, one
  * listing request finds the files whose etag already matches and skips them.
@@ -40,7 +41,8 @@ import type { TransferResult, UploadFileOptions, UploadFilesOptions } from "./ty
  * @param projectId The project's id.
  * @param localDir The folder to upload.
  * @param options Filter, force, concurrency, progress, dry run, package upload...
- * @returns One result per local file that passes the filter, in upload order.
+ * @returns One result per local file that passes the filter, in upload order: `SUCCESS`,
+ *   `SKIPPED` (with the reason) or `FAILED` (with the error), or `PENDING` in a dry run.
  */
 export async function uploadFiles(
   core: RequestCore,
@@ -60,8 +62,8 @@ export async function uploadFiles(
 }
 
 /**
- * Uploads one local file under `remoteName` (always, without comparing etags;
- * one listing request first tells a version a failed try stored from an older one),
+ * Uploads one local file under `remoteName`, streamed from disk (always, without comparing
+ * etags; one listing request first tells a version a failed try stored from an older one),
  * or, with `type: "package"` and a `jobId`, as a file of a package job (worker
  * tokens only). Throws on failure, including a name the server would reject.
  *
@@ -88,7 +90,7 @@ export async function uploadFile(
 ): Promise<TransferResult> {
   uploadPath(projectId, options.type ?? FileTransferType.PROJECT, options.jobId);
   const problem = remoteNameProblem(remoteName);
-  if (problem !== undefined) throw new QfcException(`Cannot upload "${remoteName}": ${problem}`);
+  if (problem !== undefined) throw new TypeError(`Cannot upload "${remoteName}": ${problem}`);
   const info = await stat(localPath).catch(() => undefined);
   if (!info?.isFile()) throw new QfcException(`Cannot upload "${localPath}": it is not a file`);
   const [result] = await executePlan(core, projectId, {

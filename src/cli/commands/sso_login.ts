@@ -49,7 +49,7 @@ async function chooseProvider(
 ): Promise<OAuth2Provider> {
   if (providers.length === 0) {
     throw new CliError(
-      `The server at ${url} offers no single sign-on: log in with a username and password`,
+      `The server at "${url}" offers no single sign-on: log in with a username and password`,
       ExitCode.AUTH,
     );
   }

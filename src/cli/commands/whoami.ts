@@ -46,7 +46,7 @@ export function registerWhoamiCommand(program: CommandUnknownOpts, ctx: CliConte
       const source = ctx.authSource;
       if (!source) {
         throw new CliError(
-          `Not logged in to ${client.url}: run "qfieldcloud-cli login" (or "login --sso")`,
+          `Not logged in to "${client.url}": run "qfieldcloud-cli login" (or "login --sso")`,
           ExitCode.AUTH,
         );
       }

@@ -11,6 +11,7 @@
  * @module
  */
 import { stat } from "node:fs/promises";
+import { QfcException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { reasonOf } from "../failed_result.ts";
 import { etagOfFileOfSize } from "../file_etag.ts";
@@ -24,7 +25,7 @@ import { isRetryableRequestFailure, mayHaveBeenCarriedOut } from "./request_fail
 const SMALL_UPLOAD_SIZE = 1024 * 1024;
 
 /** The server's answer broke off after its status arrived: the file may be stored. */
-class AnswerCutOff extends Error {}
+class AnswerCutOff extends QfcException {}
 
 /** Uploads one file; before sending it again, checks whether an earlier try stored it. */
 export const upload: ActionRunner = {
@@ -98,7 +99,9 @@ export function uploadPath(projectId: string, type: FileTransferType, jobId?: st
   if (type === FileTransferType.PROJECT) return ["files", projectId];
   if (type === FileTransferType.PACKAGE) {
     if (!jobId) {
-      throw new TypeError('Cannot upload package files without a "jobId" (the package job)');
+      throw new TypeError(
+        `Cannot upload package files without a "jobId": pass the package job's id`,
+      );
     }
     return ["packages", projectId, jobId, "files"];
   }
