@@ -36,7 +36,7 @@ import type {
 } from "./types.ts";
 import { JobStatus } from "./types.ts";
 import * as transfer from "./transfer/mod.ts";
-import { listProjectFiles } from "./transfer/common.ts";
+import { listProjectFiles } from "./transfer/project_listing.ts";
 import type { SyncOptions, SyncPlan } from "./transfer/sync_plan.ts";
 import type { SyncReport } from "./transfer/sync.ts";
 import type {

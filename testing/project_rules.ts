@@ -6,9 +6,35 @@
  *
  * @module
  */
-import type { JobStatus, Project, ProjectRole, RoleOrigin, User } from "./entities.ts";
+import type {
+  Job,
+  JobStatus,
+  OrganizationMember,
+  Project,
+  ProjectCollaborator,
+  ProjectRole,
+  RoleOrigin,
+  TeamMember,
+  User,
+} from "./entities.ts";
 import { PROJECT_ROLES } from "./entities.ts";
-import type { ServerState } from "./server_state.ts";
+
+/**
+ * What the project rules read of the server's state. `ServerState` has all of it; naming only
+ * these reads keeps the rules free of an import of the state that itself uses the rules.
+ */
+export interface ProjectRulesState {
+  /** An organization's membership of a person, if any. */
+  findMember(organization: User, member: User): OrganizationMember | undefined;
+  /** A direct collaborator entry of a project, if any. */
+  findCollaborator(project: Project, collaborator: User): ProjectCollaborator | undefined;
+  /** The collaborators of a project. */
+  collaboratorsOf(project: Project): readonly ProjectCollaborator[];
+  /** A team's membership of a person, if any. */
+  findTeamMember(team: User, member: User): TeamMember | undefined;
+  /** The jobs of a project, oldest first. */
+  jobsOfProject(projectId: string): Job[];
+}
 
 /** Project status values. */
 export type ProjectStatus = "ok" | "busy" | "failed";
@@ -57,7 +83,7 @@ export interface RoleResolution {
  * ```
  */
 export function projectRole(
-  state: ServerState,
+  state: ProjectRulesState,
   user: User | undefined,
   project: Project,
 ): RoleResolution | undefined {
@@ -102,7 +128,7 @@ export const ACTIVE_JOB_STATUSES: ReadonlySet<JobStatus> = new Set([
  * projectStatus(state, state.addProject({ name: "p1", owner: alice })); // "failed"
  * ```
  */
-export function projectStatus(state: ServerState, project: Project): ProjectStatus {
+export function projectStatus(state: ProjectRulesState, project: Project): ProjectStatus {
   if (state.jobsOfProject(project.id).some((j) => ACTIVE_JOB_STATUSES.has(j.status))) {
     return "busy";
   }
@@ -148,7 +174,7 @@ export function hasOnlineVectorData(project: Project): boolean | undefined {
  * ```
  */
 export function needsRepackaging(
-  state: ServerState,
+  state: ProjectRulesState,
   project: Project,
   user: User | undefined,
 ): boolean {

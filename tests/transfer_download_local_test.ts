@@ -30,6 +30,11 @@ Deno.test("a local obstacle fails its file only, the rest is downloaded", async 
         ["z.txt", "SUCCESS"],
       ]);
       expect(results[2].reason).toMatch(/Cannot download "trees\.gpkg" to ".*": it is not a file/);
+      expect(results[1].reason).toBe(
+        `Cannot download "sub/x.txt" to "${
+          join(out, "sub", "x.txt")
+        }": "sub" is a file, not a folder`,
+      );
       expect(await Deno.readTextFile(join(out, "z.txt"))).toBe("content of z.txt");
       expect((await Deno.stat(join(out, "trees.gpkg"))).isDirectory).toBe(true);
       expect(await Deno.readTextFile(join(out, "sub"))).toBe("a file where a folder goes");
@@ -120,6 +125,13 @@ Deno.test("parseCloudTime() reads the listing's format and ISO 8601, nothing els
     "2026-12-07T00:19:05.250Z",
   );
   expect(parseCloudTime("yesterday")).toBeUndefined();
-  expect(parseCloudTime("31.02.2026 99:00:00 UTC")?.toISOString()).toBe(undefined);
+  expect(parseCloudTime("31.02.2026 10:00:00 UTC")).toBeUndefined(); // no 31 February
+  expect(parseCloudTime("07.13.2026 10:00:00 UTC")).toBeUndefined(); // no month 13
+  expect(parseCloudTime("07.00.2026 10:00:00 UTC")).toBeUndefined(); // no month 0
+  expect(parseCloudTime("07.12.2026 24:00:00 UTC")).toBeUndefined(); // no hour 24
+  expect(parseCloudTime("07.12.2026 10:60:00 UTC")).toBeUndefined();
+  expect(parseCloudTime("29.02.2028 10:00:00 UTC")?.toISOString()).toBe(
+    "2028-02-29T10:00:00.000Z",
+  );
   expect(parseCloudTime(undefined)).toBeUndefined();
 });

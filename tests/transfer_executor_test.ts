@@ -45,7 +45,9 @@ Deno.test("executePlan() carries out every kind of action", async (t) => {
           etag: etagOfBytes(text("from the cloud")),
         }),
         action("delete_remote", "gone.txt", "", 9),
-        action("delete_local", "doomed.txt", doomed, 17),
+        action("delete_local", "doomed.txt", doomed, 17, {
+          etag: etagOfBytes(text("delete me locally")),
+        }),
       ],
       settled: [{ name: "same.txt", status: "SKIPPED", reason: "Already in step", size: 1 }],
     };
@@ -130,18 +132,60 @@ Deno.test("executePlan() backupDir keeps the bytes a download replaces or a dele
       expect(await Deno.readTextFile(join(backups, "DCIM", "p.jpg"))).toBe("photo");
     });
     await t.step(
-      "delete_local without backupDir unlinks; a missing file counts as done",
+      "delete_local without backupDir unlinks a file with the plan's etag; a missing file counts as done",
       async () => {
         const doomed = await f.write("e/x.txt", "x");
         const results = await executePlan(f.core, f.projectId, {
           actions: [
-            action("delete_local", "x.txt", doomed, 1),
+            action("delete_local", "x.txt", doomed, 1, { etag: etagOfBytes(text("x")) }),
             action("delete_local", "never.txt", join(f.dir, "e", "never.txt"), 1),
           ],
           settled: [],
         });
         expect(results.map((r) => r.status)).toEqual(["SUCCESS", "SUCCESS"]);
         expect(await namesIn(join(f.dir, "e"))).toEqual([]);
+      },
+    );
+    await t.step(
+      "delete_local without backupDir keeps a file without an etag or with other bytes",
+      async () => {
+        const unknown = await f.write("e2/unknown.txt", "u");
+        const changed = await f.write("e2/changed.txt", "changed since");
+        const results = await executePlan(f.core, f.projectId, {
+          actions: [
+            action("delete_local", "unknown.txt", unknown, 1),
+            action("delete_local", "changed.txt", changed, 13, { etag: etagOfBytes(text("x")) }),
+          ],
+          settled: [],
+        });
+        expect(results.map((r) => [r.status, r.reason])).toEqual([
+          ["FAILED", expect.stringMatching(/without a backup folder: the plan gives no etag/)],
+          ["FAILED", expect.stringMatching(/it changed since the plan/)],
+        ]);
+        expect(await namesIn(join(f.dir, "e2"))).toEqual(["changed.txt", "unknown.txt"]);
+      },
+    );
+    await t.step(
+      "delete_local under a symbolic link out of localDir fails, the file stays",
+      async () => {
+        const outside = await f.write("outside/victim.txt", "v");
+        await Deno.mkdir(join(f.dir, "root"), { recursive: true });
+        await Deno.symlink(join(f.dir, "outside"), join(f.dir, "root", "link"));
+        const viaLink = join(f.dir, "root", "link", "victim.txt");
+        const [result] = await executePlan(f.core, f.projectId, {
+          actions: [
+            action("delete_local", "link/victim.txt", viaLink, 1, {
+              etag: etagOfBytes(text("v")),
+              backupDir: join(f.dir, "root", ".backups"),
+            }),
+          ],
+          settled: [],
+        }, { localDir: join(f.dir, "root") });
+        expect(result).toMatchObject({
+          status: "FAILED",
+          reason: expect.stringMatching(/outside/),
+        });
+        expect(await Deno.readTextFile(outside)).toBe("v");
       },
     );
     await t.step("a download onto a folder fails, the folder stays, no partial file", async () => {
@@ -158,6 +202,24 @@ Deno.test("executePlan() backupDir keeps the bytes a download replaces or a dele
       });
       expect(await namesIn(join(f.dir, "g", "data"))).toEqual(["trees.gpkg"]);
       expect(await namesIn(join(f.dir, "g", "data", "trees.gpkg"))).toEqual(["inner"]);
+    });
+    await t.step("a GeoPackage download whose rename fails leaves -wal/-shm in place", async () => {
+      await Deno.mkdir(join(f.dir, "h", "trees.gpkg", "inner"), { recursive: true });
+      await f.write("h/trees.gpkg-wal", "wal of the folder's database");
+      await f.write("h/trees.gpkg-shm", "shm");
+      const [result] = await executePlan(f.core, f.projectId, {
+        actions: [action("download", "data/trees.gpkg", join(f.dir, "h", "trees.gpkg"), 14)],
+        settled: [],
+      });
+      expect(result.status).toBe("FAILED");
+      expect(await namesIn(join(f.dir, "h"))).toEqual([
+        "trees.gpkg",
+        "trees.gpkg-shm",
+        "trees.gpkg-wal",
+      ]);
+      expect(await Deno.readTextFile(join(f.dir, "h", "trees.gpkg-wal"))).toBe(
+        "wal of the folder's database",
+      );
     });
     await t.step("delete_local of a folder fails, the folder stays", async () => {
       await Deno.mkdir(join(f.dir, "f", "dir.txt"), { recursive: true });
@@ -337,6 +399,130 @@ Deno.test("executePlan() dry run changes nothing and reports PENDING", async () 
     expect(settledCalls).toBe(0);
     expect(f.server.requests).toEqual([]);
     expect(await namesIn(f.dir)).toEqual(["keep.txt"]);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("executePlan() retry option is the one policy of download requests", async () => {
+  const f = await transferFixture();
+  try {
+    await f.server.putFile(f.projectId, "r.txt", "remote");
+    f.server.injectFault({ method: "GET", path: /r\.txt/, status: 503, times: 9 });
+    f.server.clearRequests();
+    const [result] = await executePlan(f.core, f.projectId, {
+      actions: [action("download", "r.txt", join(f.dir, "r.txt"), 6)],
+      settled: [],
+    }, { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    expect(result.status).toBe("FAILED");
+    expect(f.server.requests.filter((r) => r.method === "GET").length).toBe(2);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("executePlan() onSettled with concurrency: one call at a time, 304 SKIPPED, not for settled or cut-off actions", async (t) => {
+  const f = await transferFixture();
+  try {
+    const names = Array.from({ length: 12 }, (_, i) => `f${i}.txt`);
+    for (const name of names) await f.server.putFile(f.projectId, name, `content of ${name}`);
+    await t.step("calls never overlap; a 304 is SKIPPED; settled results get none", async () => {
+      let active = 0;
+      let most = 0;
+      const calls: [string, string][] = [];
+      const same = `content of f0.txt`;
+      await f.write("c/f0.txt", same);
+      const results = await executePlan(f.core, f.projectId, {
+        actions: names.map((name) =>
+          action("download", name, join(f.dir, "c", name), `content of ${name}`.length, {
+            ...(name === "f0.txt" ? { localEtag: etagOfBytes(text(same)) } : {}),
+          })
+        ),
+        settled: [{ name: "decided.txt", status: "SKIPPED", reason: "In step", size: 1 }],
+      }, {
+        concurrency: 6,
+        onSettled: async (a, result) => {
+          active++;
+          most = Math.max(most, active);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          calls.push([a.name, result.status]);
+          active--;
+        },
+      });
+      expect(results.filter((r) => r.status === "FAILED")).toEqual([]);
+      expect(most).toBe(1);
+      expect(calls.length).toBe(names.length);
+      expect(calls.find(([name]) => name === "f0.txt")).toEqual(["f0.txt", "SKIPPED"]);
+      expect(calls.some(([name]) => name === "decided.txt")).toBe(false);
+    });
+    await t.step(
+      "an abort: a call for each action that finished, none for those cut off",
+      async () => {
+        const controller = new AbortController();
+        const called: string[] = [];
+        // The first body stalls; the abort comes while the others may be running.
+        f.server.injectFault({ method: "GET", path: /f1\.txt/, stallAfterBytes: 1 });
+        const run = executePlan(f.core, f.projectId, {
+          actions: names.map((name) =>
+            action("download", name, join(f.dir, "d", name), `content of ${name}`.length)
+          ),
+          settled: [],
+        }, {
+          concurrency: 3,
+          signal: controller.signal,
+          onSettled: (a) => {
+            called.push(a.name);
+            if (called.length === 2) controller.abort(new Error("Ctrl-C"));
+          },
+        });
+        await expect(run).rejects.toThrow("Ctrl-C");
+        // Every action that finished was recorded, even after the abort; none that was cut off.
+        const inPlace = (await namesIn(join(f.dir, "d"))).filter((n) => !n.startsWith(".qfc-"));
+        expect([...called].sort()).toEqual(inPlace);
+        expect(called).not.toContain("f1.txt");
+        expect(called.length).toBeLessThan(names.length);
+      },
+    );
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("executePlan() abort mid-body keeps the partial file, leaks nothing, and the next run resumes", async () => {
+  const f = await transferFixture();
+  try {
+    const content = "0123456789".repeat(50_000); // 500 kB: streamed, not read whole
+    await f.server.putFile(f.projectId, "big.txt", content);
+    const target = join(f.dir, "m", "big.txt");
+    const plan = (): TransferPlan => ({
+      actions: [
+        action("download", "big.txt", target, content.length, {
+          etag: etagOfBytes(text(content)),
+        }),
+      ],
+      settled: [],
+    });
+    f.server.injectFault({ method: "GET", path: /big\.txt/, stallAfterBytes: 100_000 });
+    const controller = new AbortController();
+    const run = executePlan(f.core, f.projectId, plan(), {
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === "file-bytes" && e.fileBytes >= 100_000) {
+          controller.abort(new Error("Ctrl-C"));
+        }
+      },
+    });
+    await expect(run).rejects.toThrow("Ctrl-C");
+    const left = await namesIn(join(f.dir, "m"));
+    expect(left).toEqual([expect.stringMatching(/^\.qfc-.*\.part$/)]);
+    expect((await Deno.stat(join(f.dir, "m", left[0]))).size).toBe(100_000);
+    // The next run takes the partial over and asks for the rest only.
+    f.server.clearRequests();
+    const [result] = await executePlan(f.core, f.projectId, plan());
+    expect(result.status).toBe("SUCCESS");
+    expect(await Deno.readTextFile(target)).toBe(content);
+    expect(f.server.requests.map((r) => r.headers.get("range"))).toEqual(["bytes=100000-"]);
+    expect(await namesIn(join(f.dir, "m"))).toEqual(["big.txt"]);
   } finally {
     await f.close();
   }

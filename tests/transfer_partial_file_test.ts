@@ -2,7 +2,9 @@ import { expect } from "expect";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { claimPartial, isAbandonedPartial, partialPrefix } from "../src/transfer/partial_file.ts";
+import { downloadFile } from "../src/transfer/download.ts";
 import { deadPid } from "./fixtures/dead_pid.ts";
+import { transferFixture } from "./fixtures/transfer_setup.ts";
 
 /** The host part of partial names on this machine, read back from a fresh claim. */
 async function ownName(dir: string, prefix: string) {
@@ -106,4 +108,38 @@ Deno.test("partial files: one writer each, abandoned ones taken over", async (t)
       expect(isAbandonedPartial(name)).toBe(false);
     }
   });
+});
+
+Deno.test("a stale partial without an expected etag is neither taken as complete nor resumed", async (t) => {
+  const f = await transferFixture();
+  try {
+    const bytes = "the server's bytes";
+    await f.server.putFile(f.projectId, "plain.txt", bytes);
+    await t.step("same size as the file: downloaded again, not put in place", async () => {
+      const target = join(f.dir, "a", "plain.txt");
+      await Deno.mkdir(join(f.dir, "a"));
+      // An older version's partial (no owner): abandoned, the same (unknown) content.
+      const stale = join(f.dir, "a", `${partialPrefix(target, "")}.part`);
+      await Deno.writeTextFile(stale, "X".repeat(bytes.length));
+      f.server.clearRequests();
+      const result = await downloadFile(f.core, f.projectId, "plain.txt", target, {
+        size: bytes.length,
+      });
+      expect(result.status).toBe("SUCCESS");
+      expect(await Deno.readTextFile(target)).toBe(bytes);
+      expect(f.server.requests.map((r) => r.headers.get("range"))).toEqual([null]);
+    });
+    await t.step("size unknown: no Range request on a stale start", async () => {
+      const target = join(f.dir, "b", "plain.txt");
+      await Deno.mkdir(join(f.dir, "b"));
+      const stale = join(f.dir, "b", `${partialPrefix(target, "")}.part`);
+      await Deno.writeTextFile(stale, "XXXX");
+      f.server.clearRequests();
+      await downloadFile(f.core, f.projectId, "plain.txt", target);
+      expect(await Deno.readTextFile(target)).toBe(bytes);
+      expect(f.server.requests.map((r) => r.headers.get("range"))).toEqual([null]);
+    });
+  } finally {
+    await f.close();
+  }
 });

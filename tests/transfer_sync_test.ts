@@ -498,3 +498,25 @@ Deno.test("a GeoPackage with -wal frames is checkpointed before it is uploaded; 
     await fx.close();
   }
 });
+
+Deno.test("a push that uploads new and changed files lists the project once", async () => {
+  const fx = await transferFixture();
+  try {
+    await fx.write("kept.txt", "v1");
+    await run(fx, { direction: "push" });
+    await fx.write("kept.txt", "v2, longer");
+    await fx.write("new.txt", "new");
+    const before = fx.server.requests.length;
+    const report = await run(fx, { direction: "push" });
+    expect(report.results.filter((r) => r.status === "SUCCESS").map((r) => r.name).sort())
+      .toEqual(["kept.txt", "new.txt"]);
+    const sent = fx.server.requests.slice(before);
+    const listings = sent.filter((r) =>
+      r.method === "GET" && /^\/api\/v1\/files\/[^/]+\/$/.test(r.path)
+    );
+    expect(listings).toHaveLength(1);
+    expect(sent.filter((r) => r.method === "POST")).toHaveLength(2);
+  } finally {
+    await fx.close();
+  }
+});

@@ -25,8 +25,10 @@ export function parseCloudTime(text: string | undefined): Date | undefined {
   if (listed) {
     const [day, month, year, hours, minutes, seconds] = listed.slice(1).map(Number);
     const date = new Date(Date.UTC(year, month - 1, day, hours, minutes, seconds));
-    // Date.UTC rolls 31.02 over into March: a time that does not read back is not one.
-    const readsBack = date.getUTCDate() === day && date.getUTCHours() === hours &&
+    // Date.UTC rolls 31.02 over into March, month 13 into January: a time that does not read
+    // back is not one.
+    const readsBack = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 &&
+      date.getUTCDate() === day && date.getUTCHours() === hours &&
       date.getUTCMinutes() === minutes && date.getUTCSeconds() === seconds;
     return readsBack ? date : undefined;
   }

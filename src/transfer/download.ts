@@ -11,7 +11,8 @@
 import { resolve } from "node:path";
 import type { RequestCore } from "../http.ts";
 import { FileTransferType, type LatestPackage } from "../types.ts";
-import { inOrder, listProjectFiles } from "./common.ts";
+import { inOrder } from "./result_order.ts";
+import { listProjectFiles } from "./project_listing.ts";
 import { executePlan } from "./executor.ts";
 import type { TransferPlan } from "./plan.ts";
 import {
@@ -58,10 +59,9 @@ export async function downloadProject(
   localDir: string,
   options: DownloadFilesOptions = {},
 ): Promise<TransferResult[]> {
-  verificationOf(options.verify); // refuse a bad option before any request
-  await assertDownloadFolder(localDir);
+  await downloadPrelude(localDir, options);
   const files = await listProjectFiles(core, projectId, options.signal);
-  return await downloadFiles(core, projectId, files, localDir, {
+  return await downloadChecked(core, projectId, files, localDir, {
     ...options,
     type: FileTransferType.PROJECT,
   });
@@ -92,13 +92,12 @@ export async function packageDownload(
   localDir: string,
   options: DownloadFilesOptions = {},
 ): Promise<TransferResult[]> {
-  verificationOf(options.verify); // refuse a bad option before any request
-  await assertDownloadFolder(localDir);
+  await downloadPrelude(localDir, options);
   const latest = await core.json<LatestPackage>({
     path: ["packages", projectId, "latest"],
     signal: options.signal,
   });
-  return await downloadFiles(core, projectId, latest.files, localDir, {
+  return await downloadChecked(core, projectId, latest.files, localDir, {
     ...options,
     type: FileTransferType.PACKAGE,
   });
@@ -133,7 +132,30 @@ export async function downloadFiles(
   localDir: string,
   options: DownloadListedFilesOptions = {},
 ): Promise<TransferResult[]> {
+  await downloadPrelude(localDir, options);
+  return await downloadChecked(core, projectId, files, localDir, options);
+}
+
+/**
+ * Refuses a bad `verify` option and a `localDir` that is not a folder (creating it unless in a
+ * dry run), once per call and before any request.
+ */
+async function downloadPrelude(
+  localDir: string,
+  options: Pick<DownloadFilesOptions, "verify" | "dryRun">,
+): Promise<void> {
   verificationOf(options.verify);
+  await assertDownloadFolder(localDir, !options.dryRun);
+}
+
+/** {@linkcode downloadFiles} once {@linkcode downloadPrelude} has checked its arguments. */
+async function downloadChecked(
+  core: RequestCore,
+  projectId: string,
+  files: readonly DownloadableFile[],
+  localDir: string,
+  options: DownloadListedFilesOptions,
+): Promise<TransferResult[]> {
   const { plan, order } = await planDownload(files, localDir, options);
   const results = await executePlan(core, projectId, plan, {
     ...options,

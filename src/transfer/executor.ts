@@ -6,19 +6,21 @@
  */
 import { delay } from "../delay.ts";
 import { QfcException, QfcRequestException } from "../errors.ts";
-import type { RequestCore } from "../http.ts";
+import { backoffMs, type RequestCore, resolveRetryPolicy } from "../http.ts";
 import { FileTransferStatus, FileTransferType } from "../types.ts";
 import type { ActionContext, ActionRunner } from "./actions/context.ts";
 import { deleteLocal } from "./actions/delete_local.ts";
 import { deleteRemote } from "./actions/delete_remote.ts";
 import { download } from "./actions/download.ts";
 import { upload, uploadPath } from "./actions/upload.ts";
-import { backoffMs, childController, failedResult, retryPolicy } from "./common.ts";
+import { childController } from "./child_abort.ts";
+import { failedResult } from "./failed_result.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { IdleWatchdog } from "./idle_watchdog.ts";
 import type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { ProgressTracker, type TransferOperation } from "./progress.ts";
+import { SharedListing } from "./project_listing.ts";
 import { verificationOf } from "./verification.ts";
 import { isQgisProjectFile } from "./walk.ts";
 import type { DownloadVerification, TransferOptions, TransferResult } from "./types.ts";
@@ -49,16 +51,21 @@ export interface ExecuteOptions extends TransferOptions {
   /** How complete downloads are checked: `"etag"` (default) or `"size"`. */
   verify?: DownloadVerification;
   /**
-   * The folder downloads write into: no download writes outside it (symbolic links followed),
-   * and it is created if missing. Without it, each file's folder is simply created.
+   * The folder the actions work in: no download writes and no `delete_local` removes outside it
+   * (symbolic links followed), and it is created if missing. Without it, each download's folder
+   * is simply created.
    */
   localDir?: string;
   /** What progress events say the call does; by default from the kinds of the actions. */
   operation?: TransferOperation;
   /**
-   * Called once per action when it has finished (SUCCESS or FAILED, never in a dry run), awaited
-   * before the action counts as done, so that a caller can record state as each file completes.
-   * If it throws, the run stops and throws that error.
+   * Called once per action that finished, so that a caller can record state as each file
+   * completes: with its result, SUCCESS, FAILED, or SKIPPED (a download answered 304). Awaited
+   * before the action counts as done (its `file-end` progress event). The calls never overlap,
+   * whatever the concurrency: each starts once the one before it has settled, in the order
+   * the actions finished. Never called in a dry run, for the plan's `settled` results, or for
+   * an action cut off by an abort or by the run stopping at another action's failure. If it
+   * throws, the run stops and throws that error.
    */
   onSettled?: (action: TransferAction, result: TransferResult) => void | Promise<void>;
 }
@@ -141,13 +148,14 @@ export async function executePlan(
     projectId,
     tracker,
     signal: stop.controller.signal,
-    policy: options.retry ? retryPolicy(options.retry) : core.retryPolicy,
+    policy: options.retry ? resolveRetryPolicy(options.retry) : core.retryPolicy,
     type,
     jobId: options.jobId,
     verify,
     localDir: options.localDir,
     dirs: new DirSnapshot(),
     watchdog: new IdleWatchdog(idleTimeoutMs),
+    listing: new SharedListing(core, projectId, stop.controller.signal),
     createdDirs: new Map(),
   };
   let stopped = false;
@@ -155,6 +163,13 @@ export async function executePlan(
     stopped = true;
     stop.controller.abort(error);
     throw error;
+  };
+  // One call at a time: a caller's state store need not handle overlapping writes.
+  let settling: Promise<void> = Promise.resolve();
+  const settle = (action: TransferAction, result: TransferResult): Promise<void> => {
+    const call = settling.then(() => options.onSettled?.(action, result));
+    settling = call.catch(() => {});
+    return call;
   };
   const run = async (index: number) => {
     const action = actions[index];
@@ -169,7 +184,7 @@ export async function executePlan(
       if (options.throwOnError || isFatal(error)) failure = error;
     }
     try {
-      await options.onSettled?.(action, results[index]);
+      await settle(action, results[index]);
     } catch (error) {
       stopWith(error);
     }

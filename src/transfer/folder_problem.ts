@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { reasonOf } from "./common.ts";
+import { reasonOf } from "./failed_result.ts";
 
 /** The reason, for a message such as `Cannot download into "X": <reason>`. */
 export async function folderProblem(folder: string, error: unknown): Promise<string> {

@@ -34,6 +34,14 @@ export async function mkdirInside(
   await check;
 }
 
+/**
+ * Throws unless the existing folder `dir`, symbolic links followed, is inside `root`: a
+ * link in the tree must not let an action change files elsewhere.
+ */
+export async function assertRealInside(root: string, dir: string): Promise<void> {
+  assertInside(await realpath(root), await realpath(dir), dir);
+}
+
 function assertInside(realRoot: string, realDir: string, dir: string) {
   const rel = relative(realRoot, realDir);
   if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && realDir.startsWith(realRoot))) {

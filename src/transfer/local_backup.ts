@@ -43,7 +43,7 @@ export async function moveToBackup(
  * Moves the `-wal`/`-shm` sidecars of the GeoPackage at `localPath` out of the way: into
  * `backupDir` under the file's relative name when given, else beside it under a name that says
  * why (`trees.gpkg-wal.before-download-20261207T001900Z~`), which uploads leave out. Resolves
- * with the new paths.
+ * with each move, to undo with {@linkcode moveBack}.
  *
  * @param localPath The `.gpkg` about to be replaced or removed.
  * @param name Its relative, `/`-separated name.
@@ -55,20 +55,36 @@ export async function moveSidecarsAside(
   name: string,
   why: string,
   backupDir?: string,
-): Promise<string[]> {
-  const moved: string[] = [];
+): Promise<Moved[]> {
+  const moved: Moved[] = [];
   for (const suffix of SIDECAR_SUFFIXES) {
     const sidecar = localPath + suffix;
     if (!(await exists(sidecar))) continue;
     if (backupDir !== undefined) {
-      moved.push((await moveToBackup(sidecar, backupDir, name + suffix))!);
+      moved.push({ from: sidecar, to: (await moveToBackup(sidecar, backupDir, name + suffix))! });
       continue;
     }
     const aside = await freePath(`${sidecar}.before-${why}-${timestamp()}~`);
     await move(sidecar, aside);
-    moved.push(aside);
+    moved.push({ from: sidecar, to: aside });
   }
   return moved;
+}
+
+/** A file moved out of the way. */
+export interface Moved {
+  from: string;
+  to: string;
+}
+
+/**
+ * Undoes moves, last first, when what they made way for did not happen: each file goes back
+ * to where it was, unless something has taken that place since.
+ */
+export async function moveBack(moved: readonly Moved[]): Promise<void> {
+  for (const { from, to } of [...moved].reverse()) {
+    if (!(await exists(from))) await move(to, from);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -69,11 +69,12 @@ export interface TransferAction {
    */
   lastModified?: string;
   /**
-   * Upload: after a try that failed once its body may have been stored, send again without
-   * first checking the listing. For a forced upload of bytes the cloud may already hold, where
-   * finding them there proves nothing.
+   * Upload: the cloud's latest version of this name when the upload was decided (its
+   * `version_id`, or `null` when the name was not listed). After a failed try, a version other
+   * than this one with the sent bytes' etag shows that the try stored the file. Unset: the
+   * executor lists the project once, before the first send of such uploads.
    */
-  resendBlindly?: boolean;
+  cloudVersion?: string | null;
 }
 
 /** What a transfer will do: one action per file to change, and the files already decided. */
@@ -82,4 +83,12 @@ export interface TransferPlan {
   actions: TransferAction[];
   /** Files decided without an action (SKIPPED, or FAILED before any request), reported as-is. */
   settled: TransferResult[];
+}
+
+/** A plan, and the remote names in the order its results are reported. */
+export interface OrderedPlan {
+  /** The plan. */
+  plan: TransferPlan;
+  /** The names in report order (see `inOrder`). */
+  order: string[];
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { RequestCore } from "../http.ts";
-import { listProjectFiles } from "./common.ts";
+import { listProjectFiles } from "./project_listing.ts";
 import { fnmatch } from "./fnmatch.ts";
 import { IGNORE_FILE_NAME, type IgnoreRules } from "./ignore_rules.ts";
 import type { TransferPlan } from "./plan.ts";

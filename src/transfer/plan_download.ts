@@ -10,15 +10,15 @@ import { mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { QfcException } from "../errors.ts";
 import { FileTransferStatus } from "../types.ts";
-import { obstacle } from "./actions/download.ts";
-import { failedResult, filterGlobs, passesFilter } from "./common.ts";
+import { failedResult } from "./failed_result.ts";
+import { filterGlobs, passesFilter } from "./name_filter.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
+import { obstacle } from "./download_errors.ts";
 import { fastStat } from "./fast_stat.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
 import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
-import type { TransferAction } from "./plan.ts";
-import type { OrderedPlan } from "./plan_upload.ts";
+import type { OrderedPlan, TransferAction } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { resolveLocalPath } from "./remote_names.ts";
 import type { DownloadableFile, DownloadFilesOptions, TransferResult } from "./types.ts";
@@ -45,14 +45,14 @@ export async function assertDownloadFolder(localDir: string, create = false): Pr
 /**
  * Plans the download of listed files into `localDir`: the files that pass the filter, sorted
  * by name, minus those whose local copy has the listed etag (unless `forceDownload`). A hostile
- * name or a local obstacle is a FAILED result; the other files go on.
+ * name or a local obstacle is a FAILED result; the other files go on. The caller has checked
+ * `localDir` ({@linkcode assertDownloadFolder}).
  */
 export async function planDownload(
   files: readonly DownloadableFile[],
   localDir: string,
   options: DownloadFilesOptions = {},
 ): Promise<OrderedPlan> {
-  await assertDownloadFolder(localDir, !options.dryRun);
   const globs = filterGlobs(options.filter);
   const rules = await loadIgnoreRules(localDir);
   const selected = files

@@ -8,26 +8,22 @@
 import { QfcException } from "../errors.ts";
 import type { RequestCore } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
-import { filterGlobs, listProjectFiles, passesFilter } from "./common.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
 import { folderProblem } from "./folder_problem.ts";
 import { type IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
-import type { TransferAction, TransferPlan } from "./plan.ts";
+import { filterGlobs, passesFilter } from "./name_filter.ts";
+import type { OrderedPlan, TransferAction } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { latestVersionOf, listProjectFiles } from "./project_listing.ts";
 import { remoteNameProblem } from "./remote_names.ts";
 import type { TransferResult, UploadFilesOptions } from "./types.ts";
 import { type LocalFile, walkLocalFiles } from "./walk.ts";
 
-/** A plan, and the remote names in the order results are reported. */
-export interface OrderedPlan {
-  plan: TransferPlan;
-  order: string[];
-}
-
 /**
  * Plans the upload of `localDir`: every project file the walk finds that passes the filter,
  * minus (unless forced) those whose etag the listing already shows. A name the server would
- * refuse is a FAILED result; with `throwOnError` it is thrown before any request.
+ * refuse is a FAILED result (which `executePlan` throws, with `throwOnError`, before it sends
+ * anything).
  */
 export async function planUpload(
   core: RequestCore,
@@ -61,7 +57,6 @@ export async function planUpload(
     }
     const reason = `Cannot upload "${file.name}": ${problem}`;
     const error = new QfcException(reason);
-    if (options.throwOnError) throw error;
     settled.push({
       name: file.name,
       localPath: file.localPath,
@@ -104,8 +99,8 @@ export async function planUpload(
       size: file.size,
       etag,
       reason: force ? "Forced upload" : other ? "Differs from the cloud" : "Not on the cloud",
-      // Forced: the cloud may hold these bytes already, so finding them there proves nothing.
-      resendBlindly: force,
+      // Forced: not listed at plan time (the executor lists once before sending).
+      ...(force ? {} : { cloudVersion: other ? latestVersionOf(other) : null }),
     };
   }, options.signal);
   return {

@@ -10,7 +10,8 @@ import type { RequestCore } from "../http.ts";
 import { FileTransferStatus } from "../types.ts";
 import { QfcException } from "../errors.ts";
 import { parseCloudTime } from "./cloud_mtime.ts";
-import { filterGlobs, listProjectFiles, passesFilter } from "./common.ts";
+import { filterGlobs, passesFilter } from "./name_filter.ts";
+import { latestVersionOf, listProjectFiles } from "./project_listing.ts";
 import { checkpointGpkg, walHasFrames } from "./gpkg_checkpoint.ts";
 import { isGeoPackage } from "./local_backup.ts";
 import { HashCache } from "./hash_cache.ts";
@@ -352,6 +353,11 @@ export async function prepareSync(
               ? statOf(local)
               : undefined,
             lastModified: decision.kind === "download" ? remote!.last_modified : undefined,
+            // The listing already says what the cloud holds, so a failed upload's check for a
+            // stored try needs no listing of its own before the first send.
+            cloudVersion: decision.kind === "upload"
+              ? (remote ? latestVersionOf(remote) : null)
+              : undefined,
           });
         }
       }

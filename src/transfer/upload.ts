@@ -12,7 +12,7 @@ import { QfcException } from "../errors.ts";
 import type { RequestCore } from "../http.ts";
 import { FileTransferType } from "../types.ts";
 import { uploadPath } from "./actions/upload.ts";
-import { inOrder } from "./common.ts";
+import { inOrder } from "./result_order.ts";
 import { executePlan } from "./executor.ts";
 import { planUpload } from "./plan_upload.ts";
 import { remoteNameProblem } from "./remote_names.ts";
@@ -62,7 +62,8 @@ export async function uploadFiles(
 }
 
 /**
- * Uploads one local file under `remoteName`, streamed from disk (always, without comparing etags),
+ * Uploads one local file under `remoteName`, streamed from disk (always, without comparing
+ * etags; one listing request first tells a version a failed try stored from an older one),
  * or, with `type: "package"` and a `jobId`, as a file of a package job (worker
  * tokens only). Throws on failure, including a name the server would reject.
  *
@@ -99,8 +100,6 @@ export async function uploadFile(
       localPath: resolve(localPath),
       size: info.size,
       reason: "Upload of one file",
-      // Always sent: the cloud may hold these bytes already, so finding them proves nothing.
-      resendBlindly: true,
     }],
     settled: [],
   }, { ...options, throwOnError: true, concurrency: 1 });

@@ -10,6 +10,7 @@ import type { DirSnapshot } from "../dir_snapshot.ts";
 import type { IdleWatchdog } from "../idle_watchdog.ts";
 import type { TransferAction } from "../plan.ts";
 import type { ProgressTracker } from "../progress.ts";
+import type { SharedListing } from "../project_listing.ts";
 import type { DownloadVerification, TransferResult } from "../types.ts";
 
 /** State shared by the actions of one `executePlan` call. */
@@ -33,6 +34,8 @@ export interface ActionContext {
   dirs: DirSnapshot;
   /** Aborts a download body that stalls. */
   watchdog: IdleWatchdog;
+  /** The listing shared by the uploads that check what the cloud holds. */
+  listing: SharedListing;
   /** Directories already created and checked to be inside `localDir`. */
   createdDirs: Map<string, Promise<void>>;
 }

@@ -12,11 +12,18 @@ import { dirname } from "node:path";
 import { QfcException, QfcRequestException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { setCloudMtime } from "../cloud_mtime.ts";
-import { childController, reasonOf } from "../common.ts";
-import { BodyInterrupted, RestartDownload } from "../download_errors.ts";
+import { childController } from "../child_abort.ts";
+import { reasonOf } from "../failed_result.ts";
+import { BodyInterrupted, fileInTheWay, obstacle, RestartDownload } from "../download_errors.ts";
 import type { Watch } from "../idle_watchdog.ts";
 import { mkdirInside } from "../inside_root.ts";
-import { isGeoPackage, moveSidecarsAside, moveToBackup } from "../local_backup.ts";
+import {
+  isGeoPackage,
+  moveBack,
+  type Moved,
+  moveSidecarsAside,
+  moveToBackup,
+} from "../local_backup.ts";
 import {
   claimPartial,
   type PartialFile,
@@ -34,13 +41,7 @@ const WHOLE_BODY_MAX = 256 * 1024;
 /** Downloads one file; a broken-off body is resumed, a file that cannot be continued restarted. */
 export const download: ActionRunner = {
   async attempt(ctx, action, tries): Promise<ActionOutcome> {
-    if (tries.attempt === 1) {
-      if (ctx.localDir !== undefined) {
-        await mkdirInside(ctx.localDir, dirname(action.localPath), ctx.createdDirs);
-      } else {
-        await mkdir(dirname(action.localPath), { recursive: true });
-      }
-    }
+    if (tries.attempt === 1) await makeFolder(ctx, action);
     const partial = await partialOf(ctx, action);
     const temp = partial.path;
     try {
@@ -66,9 +67,9 @@ export const download: ActionRunner = {
       }
       // Keep a partial file only while it can be resumed: after a broken-off body, or when
       // the server could not be reached or failed (a later run resumes it).
-      const resumable = error instanceof BodyInterrupted ||
-        (error instanceof QfcRequestException && (error.status ?? 500) >= 500);
-      if (!resumable) await rm(temp, { force: true });
+      const keep = resumable(action) && (error instanceof BodyInterrupted ||
+        (error instanceof QfcRequestException && (error.status ?? 500) >= 500));
+      if (!keep) await rm(temp, { force: true });
       throw error;
     }
   },
@@ -82,6 +83,21 @@ export const download: ActionRunner = {
       : error;
   },
 };
+
+/** Creates the file's folder (inside `localDir`); a file in the way is named. */
+async function makeFolder(ctx: ActionContext, action: TransferAction): Promise<void> {
+  try {
+    if (ctx.localDir !== undefined) {
+      await mkdirInside(ctx.localDir, dirname(action.localPath), ctx.createdDirs);
+    } else {
+      await mkdir(dirname(action.localPath), { recursive: true });
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR") throw error;
+    throw (await fileInTheWay(action, ctx.localDir, error)) ?? error;
+  }
+}
 
 /** The partial file each download of a run writes, kept from one try to the next. */
 const partials = new WeakMap<ActionContext, Map<TransferAction, PartialFile>>();
@@ -98,10 +114,17 @@ async function partialOf(ctx: ActionContext, action: TransferAction): Promise<Pa
     const dir = dirname(action.localPath);
     const content = action.etag ?? (action.version ? `version:${action.version}` : "");
     const prefix = partialPrefix(action.localPath, content);
-    partial = await claimPartial(dir, prefix, await ctx.dirs.entriesStartingWith(dir, prefix));
+    // Without an expected etag, bytes of another run cannot be verified: never taken over.
+    const names = resumable(action) ? await ctx.dirs.entriesStartingWith(dir, prefix) : [];
+    partial = await claimPartial(dir, prefix, names);
     mine.set(action, partial);
   }
   return partial;
+}
+
+/** Whether a partial file of this download may be continued: only with an etag to check. */
+function resumable(action: TransferAction): boolean {
+  return action.etag !== undefined;
 }
 
 /** The download is over (done, or no try left): its partial file is no longer being written. */
@@ -115,6 +138,7 @@ function forgetPartial(ctx: ActionContext, action: TransferAction): void {
  * folder if the plan gave one; the old `-wal`/`-shm` of a GeoPackage are moved aside.
  */
 async function putInPlace(action: TransferAction, temp: string): Promise<void> {
+  const moved: Moved[] = [];
   if (action.backupDir !== undefined) {
     const existing = await lstat(action.localPath).catch(() => undefined);
     if (existing?.isDirectory()) throw obstacle(action);
@@ -123,14 +147,21 @@ async function putInPlace(action: TransferAction, temp: string): Promise<void> {
       existing.isFile() && existing.size === expected.size &&
       Math.trunc(existing.mtimeMs) === Math.trunc(expected.mtimeMs) &&
       (expected.ino === 0 || Number(existing.ino) === expected.ino);
-    if (!unchanged) await moveToBackup(action.localPath, action.backupDir, action.name);
+    if (!unchanged) {
+      const backup = await moveToBackup(action.localPath, action.backupDir, action.name);
+      if (backup !== undefined) moved.push({ from: action.localPath, to: backup });
+    }
   }
   if (isGeoPackage(action.localPath)) {
-    await moveSidecarsAside(action.localPath, action.name, "download", action.backupDir);
+    moved.push(
+      ...await moveSidecarsAside(action.localPath, action.name, "download", action.backupDir),
+    );
   }
   try {
     await rename(temp, action.localPath);
   } catch (error) {
+    // The old file and its sidecars go back together: they belong to each other.
+    await moveBack(moved).catch(() => {});
     // A folder in the way (the plan looked, but it may have come since).
     const code = (error as { code?: string }).code;
     if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST") {
@@ -138,17 +169,6 @@ async function putInPlace(action: TransferAction, temp: string): Promise<void> {
     }
     throw error;
   }
-}
-
-/** The error of a download whose place is taken by something that is not a file. */
-export function obstacle(
-  action: Pick<TransferAction, "name" | "localPath">,
-  cause?: unknown,
-): QfcException {
-  return new QfcException(
-    `Cannot download "${action.name}" to "${action.localPath}": it is not a file`,
-    cause === undefined ? undefined : { cause },
-  );
 }
 
 /** The request path of a download. */
@@ -169,7 +189,8 @@ async function fetchInto(
   const listedSize = action.sizeUnknown ? undefined : action.size;
   let offset = 0;
   // On the first try, a partial file exists only if it was taken over from a run that is gone.
-  const partial = firstAttempt && !partialFile.takenOver
+  // Without an expected etag, nothing is resumed: the joined bytes could not be verified.
+  const partial = !resumable(action) || (firstAttempt && !partialFile.takenOver)
     ? undefined
     : await stat(temp).catch(() => undefined);
   if (partial && partial.size > 0) {
@@ -205,6 +226,8 @@ async function fetchInto(
       headers,
       signal: idle.controller.signal,
       acceptStatuses: [304, 416],
+      // The transfer's retry option, not the core's: one policy for the whole download.
+      retry: ctx.policy,
     });
     if (response.status === 304) {
       await response.body?.cancel();

@@ -1,49 +1,96 @@
 /**
  * The upload action: one file sent as `multipart/form-data`. A try that
  * failed after its body may have been stored (a 5xx from the proxy, a reset,
- * an answer cut off) is not blindly sent again: the listing is checked first,
- * and a file the server already holds with the same etag counts as uploaded,
- * so that no extra version is made.
+ * an answer cut off) is not blindly sent again: a listing started after the
+ * failure (shared by every upload waiting to check) is looked at first, and a
+ * new version (not the one listed before the first send) with the etag of the
+ * bytes sent counts as uploaded, so that no extra version is made. Forced
+ * uploads too: the version, not the etag alone, tells. Package files are not
+ * listed, so a failed package upload is sent again blindly.
  *
  * @module
  */
 import { stat } from "node:fs/promises";
-import { QfcException, QfcRequestException } from "../../errors.ts";
+import { QfcException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
-import { childController, listProjectFiles, reasonOf } from "../common.ts";
-import { etagOfFile } from "../file_etag.ts";
+import { childController } from "../child_abort.ts";
+import { reasonOf } from "../failed_result.ts";
+import { etagOfFileOfSize } from "../file_etag.ts";
 import { multipartFileBody, multipartFileBytes } from "../multipart.ts";
 import type { TransferAction } from "../plan.ts";
+import { latestVersionOf, type ListingMark } from "../project_listing.ts";
 import type { ActionContext, ActionOutcome, ActionRunner } from "./context.ts";
+import { isRetryableRequestFailure, mayHaveBeenCarriedOut } from "./request_failures.ts";
 
 /** Files up to this size are uploaded from memory; larger ones are streamed from disk. */
 const SMALL_UPLOAD_SIZE = 1024 * 1024;
-/** Statuses worth another try. */
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** The server's answer broke off after its status arrived: the file may be stored. */
 class AnswerCutOff extends QfcException {}
 
 /** Uploads one file; before sending it again, checks whether an earlier try stored it. */
 export const upload: ActionRunner = {
-  async attempt(ctx, action, tries): Promise<ActionOutcome> {
-    const checkable = ctx.type === FileTransferType.PROJECT && !action.resendBlindly;
-    if (checkable && tries.errors.some(mayHaveBeenStored) && await alreadyStored(ctx, action)) {
+  async attempt(ctx, action): Promise<ActionOutcome> {
+    const memo = memoOf(ctx, action);
+    if (memo.checkable && memo.mayBeStored && await storedEarlier(ctx, memo)) {
       ctx.tracker.bytes(action.name, action.size, action.size);
       return {
         status: FileTransferStatus.SUCCESS,
-        reason: "Stored by an earlier try (the listing shows the same etag)",
+        reason: "Stored by an earlier try (the listing shows a new version with its etag)",
         size: action.size,
       };
     }
-    return await send(ctx, action);
+    if (memo.checkable && memo.before === undefined) {
+      // What the cloud held before anything was sent, to recognise a version a failed try made.
+      const listed = (await ctx.listing.any()).get(action.name);
+      memo.before = listed ? latestVersionOf(listed) : null;
+    }
+    memo.sent = undefined;
+    try {
+      return await send(ctx, action, memo);
+    } catch (error) {
+      memo.failedAt = ctx.listing.mark();
+      // Only a send can have stored the file (not a failed listing, which sends nothing).
+      if (mayHaveBeenStored(error)) memo.mayBeStored = true;
+      throw error;
+    }
   },
   retryable(error) {
-    return error instanceof AnswerCutOff ||
-      (error instanceof QfcRequestException &&
-        (error.status === undefined || RETRY_STATUSES.has(error.status)));
+    return error instanceof AnswerCutOff || isRetryableRequestFailure(error);
   },
 };
+
+/** What the tries of one upload know. */
+interface UploadMemo {
+  action: TransferAction;
+  /** Project uploads only: package files are not listed, and are sent again blindly. */
+  checkable: boolean;
+  /** The cloud's latest version before the first send, `null` for none; unset: not known yet. */
+  before?: string | null;
+  /** The file as the last try found it before sending. */
+  sent?: { size: number; mtimeMs: number };
+  /** When the last try failed, in the run's listings. */
+  failedAt?: ListingMark;
+  /** Whether a send failed in a way that may have stored the file. */
+  mayBeStored?: boolean;
+}
+
+const memos = new WeakMap<ActionContext, Map<TransferAction, UploadMemo>>();
+
+function memoOf(ctx: ActionContext, action: TransferAction): UploadMemo {
+  let mine = memos.get(ctx);
+  if (!mine) memos.set(ctx, mine = new Map());
+  let memo = mine.get(action);
+  if (!memo) {
+    memo = {
+      action,
+      checkable: ctx.type === FileTransferType.PROJECT,
+      before: action.cloudVersion,
+    };
+    mine.set(action, memo);
+  }
+  return memo;
+}
 
 /**
  * The request path of uploads: the project's files, or the files of a package job.
@@ -64,17 +111,28 @@ export function uploadPath(projectId: string, type: FileTransferType, jobId?: st
 
 /** Whether a failed try may have reached the server and stored the file. */
 function mayHaveBeenStored(error: unknown): boolean {
-  if (error instanceof AnswerCutOff) return true;
-  if (!(error instanceof QfcRequestException)) return false;
-  return error.status === undefined || (error.status >= 500 && error.status <= 504);
+  return error instanceof AnswerCutOff || mayHaveBeenCarriedOut(error);
 }
 
-/** Whether the listing shows the file with the etag of the local bytes. */
-async function alreadyStored(ctx: ActionContext, action: TransferAction): Promise<boolean> {
-  const listed = await listProjectFiles(ctx.core, ctx.projectId, ctx.signal);
-  const remote = listed.find((file) => file.name === action.name);
-  if (!remote) return false;
-  return remote.md5sum === (action.etag ?? await etagOfFile(action.localPath));
+/**
+ * Whether a listing started after the last failure shows a new version (not the one before the
+ * first send) with the etag of the bytes sent. Those are the plan's etag (the body's end is held
+ * back until the bytes match it), or else the file's, if it did not change since it was sent.
+ */
+async function storedEarlier(ctx: ActionContext, memo: UploadMemo): Promise<boolean> {
+  const { action } = memo;
+  const remote = (await ctx.listing.after(memo.failedAt ?? -1)).get(action.name);
+  if (!remote || latestVersionOf(remote) === memo.before) return false;
+  return remote.md5sum === (action.etag ?? await currentEtagIfUnchanged(memo));
+}
+
+/** The etag of the file if it is as the last try found it, else `undefined`. */
+async function currentEtagIfUnchanged(memo: UploadMemo): Promise<string | undefined> {
+  const now = await stat(memo.action.localPath).catch(() => undefined);
+  if (!now || !memo.sent || now.size !== memo.sent.size || now.mtimeMs !== memo.sent.mtimeMs) {
+    return undefined;
+  }
+  return await etagOfFileOfSize(memo.action.localPath, now.size);
 }
 
 /**
@@ -83,10 +141,16 @@ async function alreadyStored(ctx: ActionContext, action: TransferAction): Promis
  * (its etag, when the plan knows it) and the file did not change while it was read; otherwise
  * the request is aborted before its end, so the server stores nothing, and the try fails.
  */
-async function send(ctx: ActionContext, action: TransferAction): Promise<ActionOutcome> {
+async function send(
+  ctx: ActionContext,
+  action: TransferAction,
+  memo: UploadMemo,
+): Promise<ActionOutcome> {
   const { localPath } = action;
   // The size may have changed since the walk; the body must announce the right one.
-  const size = (await stat(localPath)).size;
+  const info = await stat(localPath);
+  const size = info.size;
+  memo.sent = { size, mtimeMs: info.mtimeMs };
   const boundary = `----qfieldcloud-${crypto.randomUUID()}`;
   // Aborted by the run or by a change of the file. Not `AbortSignal.any`: its signals stay tied
   // to the run's signal until a full garbage collection, which made memory grow with each file.
