@@ -454,38 +454,46 @@ Deno.test("packages routes", async (t) => {
       expect(latest.layers).toBeNull();
       expect(latest.files.map((f: { name: string }) => f.name)).toEqual(["DCIM/photo.jpg"]);
     });
+  });
+});
 
-    await t.step("only a worker token may upload package files", async () => {
-      const job =
-        await (await alice("POST", "jobs/", { project_id: id, type: "package", force: "1" }))
-          .json();
-      const form = () => {
-        const f = new FormData();
-        f.append("file", new Blob(["Hello!"]), "extra.txt");
-        return f;
-      };
-      const path = `packages/${id}/${job.id}/files/extra.txt/`;
-      await expectError(await alice("POST", path, form()), 403, "permission_denied");
-      const user = server.state.findUser("alice")!;
-      const worker = apiFor(server, server.state.createToken(user, "", "worker").key);
-      // Not started yet: still refused.
-      await expectError(await worker("POST", path, form()), 403, "permission_denied");
-      const began = Date.now();
-      while (server.state.jobs.get(job.id)!.status !== "started" && Date.now() - began < 2000) {
-        await new Promise((r) => setTimeout(r, 2));
-      }
-      const res = await worker("POST", path, form());
-      expect(res.status).toBe(201);
-      expect(await res.json()).toEqual({
-        name: "extra.txt",
-        size: 6,
-        sha256: "334d016f755cd6dc58c53a86e183882f8ec14f52fb05345887c8a5edd42c87b7",
-        md5sum: "952d2c56d0485958336747bcdd98590d",
-      });
-      await waitForJob(alice, job.id);
-      const latest = await (await alice("GET", `packages/${id}/latest/`)).json();
-      expect(latest.files.map((f: { name: string }) => f.name)).toContain("extra.txt");
+// A job of its own server, slow enough (about 1 s in each state) that the worker's upload lands
+// while the job is "started" even on a loaded machine.
+Deno.test("packages routes: only a worker token may upload package files", async () => {
+  await withServer({ ...OPTIONS, jobSeconds: 3 }, async (server) => {
+    const alice = apiFor(server, server.createToken("alice"));
+    const { id } = server.addProject({ name: "survey", owner: "alice" });
+    await server.putFile(id, "survey.qgz", await makeQgz({ layers: LAYERS }, { deflate: true }));
+    await settle(server);
+    const job =
+      await (await alice("POST", "jobs/", { project_id: id, type: "package", force: "1" }))
+        .json();
+    const form = () => {
+      const f = new FormData();
+      f.append("file", new Blob(["Hello!"]), "extra.txt");
+      return f;
+    };
+    const path = `packages/${id}/${job.id}/files/extra.txt/`;
+    await expectError(await alice("POST", path, form()), 403, "permission_denied");
+    const user = server.state.findUser("alice")!;
+    const worker = apiFor(server, server.state.createToken(user, "", "worker").key);
+    // Not started yet: still refused.
+    await expectError(await worker("POST", path, form()), 403, "permission_denied");
+    const began = Date.now();
+    while (server.state.jobs.get(job.id)!.status !== "started" && Date.now() - began < 2000) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const res = await worker("POST", path, form());
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({
+      name: "extra.txt",
+      size: 6,
+      sha256: "334d016f755cd6dc58c53a86e183882f8ec14f52fb05345887c8a5edd42c87b7",
+      md5sum: "952d2c56d0485958336747bcdd98590d",
     });
+    await waitForJob(alice, job.id);
+    const latest = await (await alice("GET", `packages/${id}/latest/`)).json();
+    expect(latest.files.map((f: { name: string }) => f.name)).toContain("extra.txt");
   });
 });
 
