@@ -10,7 +10,9 @@
  *
  * Options: --small-files N (default 1000), --big-mib N (default 1024), --runs N (default 1;
  * each client runs N times, in turns; the table shows the medians and each run's ratio), --verify etag|size (how our downloads are checked,
- * default etag, as in the library), --keep (keep the temporary folder).
+ * default etag, as in the library), --keep (keep the temporary folder), --python-sdk DIR (a
+ * checkout of opengisch/qfieldcloud-sdk-python: its CLI's no-op `download-files` runs in turns
+ * with ours), --python PATH (the Python with that CLI's dependencies, default python3).
  *
  * @module
  */
@@ -162,6 +164,29 @@ try {
   );
   report(`no-op re-download of ${SMALL_FILES} files`, [noop], undefined, { files: SMALL_FILES });
 
+  // The same no-op through the CLI (`download-files`, start-up included), taking turns with the
+  // official Python CLI when `--python-sdk DIR` names a checkout of
+  // opengisch/qfieldcloud-sdk-python whose dependencies `--python` (default python3) has.
+  const cliArgs = [
+    "-U",
+    server.url,
+    "-t",
+    token,
+    "download-files",
+    smallOurs,
+    `${root}/down-small-ours-0`,
+  ];
+  const cliRuns = [
+    () => runCli("ours", [Deno.execPath(), "run", "-A", `${repo}cli.ts`, ...cliArgs]),
+  ];
+  if (args["python-sdk"]) {
+    const python = args.python ?? "python3";
+    const code = "from qfieldcloud_sdk.cli import cli; cli()";
+    const env = `PYTHONPATH=${args["python-sdk"]}`;
+    cliRuns.push(() => runCli("python", ["env", env, python, "-c", code, ...cliArgs]));
+  }
+  const [cliOurs, cliPython] = await inTurns(...cliRuns);
+
   // One big file, upload.
   let bigOurs = "";
   const bigProjects: string[] = [];
@@ -263,6 +288,18 @@ try {
         `(each run: ${each})`,
     );
   }
+  const cliMs = median(cliOurs.map((m) => m.ms));
+  const rssOf = (ms: Measure[]) => Math.max(...ms.map((m) => m.rssMiB ?? 0)).toFixed(0);
+  let cliLine =
+    `CLI no-op download-files of ${SMALL_FILES} files: ${(cliMs / 1000).toFixed(2)} s, ` +
+    `peak RSS ${rssOf(cliOurs)} MiB`;
+  if (cliPython) {
+    const pyMs = median(cliPython.map((m) => m.ms));
+    const each = cliOurs.map((m, i) => (m.ms / cliPython[i].ms).toFixed(2)).join(", ");
+    cliLine += `; Python CLI ${(pyMs / 1000).toFixed(2)} s, peak RSS ${rssOf(cliPython)} MiB: ` +
+      `${(cliMs / pyMs).toFixed(2)}x its time (each run: ${each})`;
+  }
+  console.log(cliLine);
   console.log(`our downloads checked with verify: "${VERIFY}"`);
   console.log(`machine: ${await machine()}`);
 } finally {
@@ -280,6 +317,13 @@ async function runOurs(job: Record<string, unknown>, token: string): Promise<Mea
   const detail = JSON.parse(line);
   log(`ours ${job.op}: ${m.ms.toFixed(0)} ms, ${JSON.stringify(detail)}`);
   return { ms: m.ms, rssMiB: m.rssMiB, detail };
+}
+
+/** Runs a CLI command (ours or the Python one) with its own empty config folder. */
+async function runCli(who: string, cmd: string[]): Promise<Measure> {
+  const m = await timed(["env", `QFIELDCLOUD_CONFIG_DIR=${root}/cli-config`, ...cmd]);
+  log(`${who} CLI: ${m.ms.toFixed(0)} ms`);
+  return { ms: m.ms, rssMiB: m.rssMiB };
 }
 
 /** Runs the plain Deno download (`fetch_floor.ts`) of a project into `dir`. */
@@ -342,6 +386,8 @@ interface BenchArgs {
   runs?: number;
   verify?: string;
   keep?: boolean;
+  "python-sdk"?: string;
+  python?: string;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -350,6 +396,8 @@ function parseArgs(argv: string[]): BenchArgs {
     const arg = argv[i];
     if (arg === "--keep") out.keep = true;
     else if (arg === "--verify") out.verify = argv[++i];
+    else if (arg === "--python-sdk") out["python-sdk"] = argv[++i];
+    else if (arg === "--python") out.python = argv[++i];
     else if (arg === "--small-files" || arg === "--big-mib" || arg === "--runs") {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 1) {

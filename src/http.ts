@@ -349,20 +349,22 @@ export class RequestCore {
       body = await options.body();
     }
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const timeout = new AbortController();
-    const timer = timeoutMs > 0
+    const timeout = timeoutMs > 0 ? new AbortController() : undefined;
+    const timer = timeout
       ? setTimeout(
         () => timeout.abort(new DOMException(`No response within ${timeoutMs} ms`, "TimeoutError")),
         timeoutMs,
       )
       : undefined;
-    const signals = [timeout.signal, options.signal, this.#signal].filter((s) => s !== undefined);
+    const signals = [timeout?.signal, options.signal, this.#signal].filter((s) => s !== undefined);
     try {
       const response = await this.fetch(url, {
         method,
         headers,
         body,
-        signal: AbortSignal.any(signals),
+        // One signal as it is: a signal of `AbortSignal.any` stays tied to its sources until a full
+        // garbage collection, and memory grew with each request of a long transfer.
+        signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals),
         // GET may follow the server's slash redirects; a write must never be replayed elsewhere.
         redirect: method === "GET" || method === "HEAD" ? "follow" : "manual",
         // Needed by fetch for streamed request bodies.
