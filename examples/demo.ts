@@ -2,9 +2,10 @@
  * `deno task demo`: a real qfieldcloud-cli session against the embedded test
  * server, no account or network needed. It logs in, creates a project,
  * uploads a small QGIS project with a photo, lists the files, packages the
- * project and waits for it, downloads the package for QField, and ends with a
- * JSON listing; each command line is printed with what it printed, in the form that
- * runs from a clone of this repository (`deno run -A cli.ts …`).
+ * project and waits for it, downloads the package for QField, keeps an office folder
+ * in step with the cloud (pull, sync, a conflict resolved with its backup kept), and
+ * ends with a JSON listing; each command line is printed with what it printed, in the
+ * form that runs from a clone of this repository (`deno run -A cli.ts …`).
  *
  * @module
  */
@@ -39,7 +40,7 @@ const env: Record<string, string> = {
 const CLI = "deno run -A cli.ts";
 
 /** Runs one CLI command in-process, printing the command line and its output. */
-async function cli(args: string[], stdin?: string): Promise<string> {
+async function cli(args: string[], stdin?: string, expectedCode = 0): Promise<string> {
   const shown = args.map((a) => /[\s"'$]/.test(a) ? `'${a.replaceAll("'", `'\\''`)}'` : a)
     .join(" ");
   const piped = stdin === undefined ? "" : `printf '%s\\n' ${stdin.trim()} | `;
@@ -57,9 +58,21 @@ async function cli(args: string[], stdin?: string): Promise<string> {
   });
   // The token is secret even in a demo: show its shape, not its value.
   console.log(stdout.replace(/(QFIELDCLOUD_TOKEN=")[^"]+/, "$1…").trimEnd());
-  if (code !== 0) throw new Error(`qfieldcloud-cli ${shown} exited with ${code}`);
+  if (code !== expectedCode) throw new Error(`qfieldcloud-cli ${shown} exited with ${code}`);
+  if (code !== 0) console.log(`(exit code ${code})`);
   console.log();
   return stdout;
+}
+
+/** The files below a folder, as sorted relative paths. */
+async function tree(root: string, prefix = ""): Promise<string[]> {
+  const paths: string[] = [];
+  for await (const entry of Deno.readDir(`${root}/${prefix}`)) {
+    const path = `${prefix}${entry.name}`;
+    if (entry.isDirectory) paths.push(...await tree(root, `${path}/`));
+    else if (!path.startsWith(".qfieldcloud/") || path.includes("/backups/")) paths.push(path);
+  }
+  return paths.sort();
 }
 
 const home = Deno.cwd();
@@ -91,6 +104,25 @@ try {
   await cli(["job-trigger", id, "package", "--wait", "--interval", "0.2"]);
   await cli(["package-latest", id]);
   await cli(["package-download", id, "for-qfield"]);
+  await cli(["whoami"]);
+
+  // The office keeps a folder in step with the cloud, while QField adds photos in the field.
+  const project = "surveyor/survey-2026";
+  await cli(["pull", project, "office"]);
+  await server.putFile(id, "DCIM/tree-0002.jpg", PHOTO); // a photo synced from QField
+  await Deno.writeTextFile(`${work}/office/notes.txt`, "Check the oak on Main Street\n");
+  await cli(["sync", project, "office", "--dry-run"]);
+  await cli(["sync", project, "office"]);
+  // Both sides change the same file: sync leaves it alone and says so (exit code 13)...
+  await server.putFile(id, "notes.txt", "Oak checked: healthy\n");
+  await Deno.writeTextFile(`${work}/office/notes.txt`, "Check the oak and the lime\n");
+  await cli(["sync", project, "office"], undefined, 13);
+  // ...until told which side wins; the office's version is kept in the backups folder.
+  await cli(["sync", project, "office", "--prefer", "cloud"]);
+  console.log("The office folder, with the backup of the replaced notes:");
+  for (const path of await tree(`${work}/office`)) console.log(`  ${path}`);
+  console.log();
+
   await cli(["list-projects"]);
   await cli(["--json", "list-files", id]);
   console.log("The package, as QField would receive it:");

@@ -97,6 +97,23 @@ Deno.test("sync prints the plan table and one summary line; conflicts exit 13", 
   expect(resolved.stderr).toContain("the cloud keeps the bytes they replaced as a file version");
 });
 
+Deno.test("sync prints each conflict and each failed file once", async () => {
+  await using f = await fixture();
+  await f.write("a.txt", "local a");
+  await f.server.putFile(f.projectId, "a.txt", "cloud a!");
+  await f.write("b.txt", "b");
+  f.server.injectFault({ method: "POST", path: /b\.txt/, status: 400, times: 10 });
+  const run = await f.run(["sync", f.projectId, f.folder]);
+  expect(run.code).toBe(ExitCode.PARTIAL);
+  const everything = run.stdout + run.stderr;
+  // The conflict is a row of the plan table, and nothing more.
+  expect(everything.match(/a\.txt/g)).toHaveLength(1);
+  // The upload failed while the plan ran: its row is the plan's, its failure one line of its own.
+  expect(run.stdout).toMatch(/upload +b\.txt +1 B +new locally/);
+  expect(run.stderr.match(/b\.txt/g)).toHaveLength(1);
+  expect(run.stderr).toMatch(/File "b\.txt" failed: /);
+});
+
 Deno.test("pull --prefer cloud backs up the local file and says where", async () => {
   await using f = await fixture();
   await f.write("a.txt", "local a");

@@ -25,7 +25,12 @@ import { ExitCode } from "../exit_codes.ts";
 import { formatBytes } from "../output.ts";
 import { projectArgument, projectClient } from "../project_ref.ts";
 import { concurrencyOption, filterOption } from "./files.ts";
-import { filterGlobsOf, reportFilterMatchedNone, startProgress } from "./transfer_report.ts";
+import {
+  failureNote,
+  filterGlobsOf,
+  reportFilterMatchedNone,
+  startProgress,
+} from "./transfer_report.ts";
 
 /** One action as `--json` prints it. */
 export interface SyncActionJson {
@@ -232,14 +237,17 @@ function reportSync(ctx: CliContext, report: SyncReport): void {
       ctx.out.notice(`Local files replaced or deleted were moved to "${backups}".`);
     }
   }
-  // With --quiet, warnings are not printed: the files behind the exit code become error lines.
-  const say = (text: string) =>
-    ctx.out.quiet && !ctx.out.json ? ctx.out.error(`error: ${text}`) : ctx.out.warn(text);
+  // The plan table already lists the conflicts and the files refused while planning; a file
+  // that failed while the plan ran gets its one line here. With --quiet there is no table, so
+  // every failed or conflicting file is an error line. Each is printed once.
+  const quiet = ctx.out.quiet && !ctx.out.json;
+  const inTable = new Set(report.plan.settled.map((r) => r.name));
   for (const result of results) {
-    if (result.status === FileTransferStatus.FAILED) {
-      say(`File "${result.name}" failed: ${result.error?.message ?? result.reason}`);
-    } else if (result.action === "conflict" && !dryRun) {
-      say(`Conflict, left alone: "${result.name}": ${result.reason}`);
+    if (result.status === FileTransferStatus.FAILED && (quiet || !inTable.has(result.name))) {
+      const text = `File "${result.name}" failed: ${failureNote(result)}`;
+      quiet ? ctx.out.error(`error: ${text}`) : ctx.out.warn(text);
+    } else if (result.action === "conflict" && !dryRun && quiet) {
+      ctx.out.error(`error: Conflict, left alone: "${result.name}": ${result.reason}`);
     }
   }
   if (summary.failed > 0) {

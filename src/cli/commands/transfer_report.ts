@@ -206,7 +206,7 @@ export interface TransferWords {
 }
 
 /** A failed file's reason, once: what went wrong and what to do, without the request's URL. */
-function failureNote(result: TransferResult): string {
+export function failureNote(result: TransferResult): string {
   return result.error ? briefErrorLine(result.error) : result.reason ?? "unknown error";
 }
 
