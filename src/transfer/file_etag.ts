@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import {
   ETAG_PART_SIZE,
@@ -44,7 +44,7 @@ export async function etagOfFile(path: string): Promise<string> {
  * 716 ms streamed, 71 ms read whole), and a read of at most 1 MiB blocks no longer than its MD5.
  */
 export async function etagOfFileOfSize(path: string, size: number): Promise<string> {
-  if (size <= WHOLE_READ_MAX) return etagOfBytes(readFileSync(path));
+  if (size <= WHOLE_READ_MAX) return etagOfSmallFile(path);
   const parts = Math.ceil(size / ETAG_PART_SIZE);
   const workers: EtagWorker[] = [];
   try {
@@ -71,6 +71,31 @@ export async function etagOfFileOfSize(path: string, size: number): Promise<stri
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
+}
+
+/**
+ * The buffer every small file is read into: the read and the hash are synchronous, so it is
+ * never used twice at once, and thousands of files do not leave thousands of buffers for the
+ * garbage collector (20,000 files of 4 KiB grew the process by some 40 MiB).
+ */
+let scratch: Uint8Array | undefined;
+
+/** The etag of a file of at most {@linkcode WHOLE_READ_MAX} bytes (read whole, on this thread). */
+function etagOfSmallFile(path: string): string {
+  const buffer = scratch ??= new Uint8Array(WHOLE_READ_MAX + 1);
+  const fd = openSync(path, "r");
+  let length = 0;
+  try {
+    for (let n; length < buffer.byteLength; length += n) {
+      n = readSync(fd, buffer, length, buffer.byteLength - length, null);
+      if (n === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // Grown past the limit since its size was read: hashed whole all the same.
+  if (length > WHOLE_READ_MAX) return etagOfBytes(readFileSync(path));
+  return etagOfBytes(buffer.subarray(0, length));
 }
 
 /** The binary MD5 of each part of bytes `[start, end)`, hashed on this thread. */

@@ -60,6 +60,7 @@ export class ProgressTracker {
   end(result: TransferResult): void {
     this.#filesDone++;
     const bytes = this.#perFile.get(result.name) ?? 0;
+    this.#perFile.delete(result.name); // its bytes stay counted; the map holds files in flight
     this.#emit({ type: "file-end", name: result.name, result }, bytes, result.size);
   }
 
