@@ -270,6 +270,8 @@ async function readLock(
 
 /** Whether the run that wrote the lock is certainly gone (`stale`), or may still run. */
 function lockState(holder: LockHolder, mtimeMs: number): "stale" | "alive" | "unknown" {
+  // Another machine: neither its pids nor its clock (the lock's age) can be judged from here.
+  if (holder.hostname !== hostname()) return "unknown";
   // Older versions recorded the hostname only, and compared that.
   const host = holder.host ?? (holder.hostname === hostname() ? hostIdentity() : holder.hostname);
   if (host === hostIdentity() && holder.pid === process.pid) {
