@@ -105,6 +105,31 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
         },
       );
     }
+
+    await t.step(
+      "no etag, overwritten in the same timestamp tick (size and mtime unchanged)",
+      async () => {
+        await Deno.writeFile(path, bytes);
+        const { mtime } = await Deno.stat(path);
+        const body = multipartFileBody(path, { filename: "d", size: bytes.length, boundary });
+        let overwritten = false;
+        const out = await drain(body.stream, async (read) => {
+          if (overwritten || read < 10 * MiB) return;
+          overwritten = true;
+          const file = await Deno.open(path, { write: true });
+          try {
+            await file.seek(2 * MiB, Deno.SeekMode.Start);
+            await file.write(new Uint8Array(MiB).fill(0xee));
+          } finally {
+            file.close();
+          }
+          await Deno.utime(path, mtime!, mtime!); // as a coarse clock would leave it
+        });
+        expect(overwritten).toBe(true);
+        expect((out.error as Error)?.message).toMatch(/changed while uploading: run again/);
+        expect(ends(out.bytes, boundary)).toBe(false);
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
