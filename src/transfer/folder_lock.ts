@@ -219,7 +219,8 @@ function heldLock(path: string, token: string): FolderLock {
     released = true;
     clearInterval(heartbeat);
     heldHere.delete(token);
-    const found = await readLock(path);
+    // A lock that can no longer be read is left: without its heartbeat it goes stale.
+    const found = await readLock(path).catch(() => "gone" as const);
     if (found !== "gone" && found.holder?.token === token) await unlink(path).catch(() => {});
   };
   return { path, release };
