@@ -27,6 +27,19 @@ async function drain(
   return { bytes: new Uint8Array(await new Blob(chunks).arrayBuffer()) };
 }
 
+/** Overwrites 1 MiB in place at each offset, keeping the file's size. */
+async function overwriteMiB(path: string, offsets: number[]) {
+  const file = await Deno.open(path, { write: true });
+  try {
+    for (const offset of offsets) {
+      await file.seek(offset, Deno.SeekMode.Start);
+      await file.write(new Uint8Array(MiB).fill(0xee));
+    }
+  } finally {
+    file.close();
+  }
+}
+
 const ends = (bytes: Uint8Array, boundary: string) =>
   new TextDecoder().decode(bytes.subarray(-boundary.length - 8)).includes(`--${boundary}--`);
 
@@ -86,15 +99,7 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
             if (overwritten || read < 10 * MiB) return;
             overwritten = true;
             // Same size; 1 MiB behind the position (already sent) and 1 MiB ahead of it.
-            const file = await Deno.open(path, { write: true });
-            try {
-              await file.seek(2 * MiB, Deno.SeekMode.Start);
-              await file.write(new Uint8Array(MiB).fill(0xee));
-              await file.seek(30 * MiB, Deno.SeekMode.Start);
-              await file.write(new Uint8Array(MiB).fill(0xee));
-            } finally {
-              file.close();
-            }
+            await overwriteMiB(path, [2 * MiB, 30 * MiB]);
             // Make sure the modification time moves even on a coarse clock.
             const later = new Date(Date.now() + 5_000);
             if (!withEtag) await Deno.utime(path, later, later);
@@ -116,13 +121,7 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
         const out = await drain(body.stream, async (read) => {
           if (overwritten || read < 10 * MiB) return;
           overwritten = true;
-          const file = await Deno.open(path, { write: true });
-          try {
-            await file.seek(2 * MiB, Deno.SeekMode.Start);
-            await file.write(new Uint8Array(MiB).fill(0xee));
-          } finally {
-            file.close();
-          }
+          await overwriteMiB(path, [2 * MiB]);
           await Deno.utime(path, mtime!, mtime!); // as a coarse clock would leave it
         });
         expect(overwritten).toBe(true);

@@ -128,10 +128,12 @@ const heldHere = new Set<string>();
 /**
  * Takes the folder's lock for this run, or throws
  * {@linkcode QfcFolderBusyException} when another live run holds it. A lock
- * left by a run that no longer exists (same host, process gone) is taken
- * over; of several runs that find the same stale lock, exactly one gets it.
- * A lock held on another host (a shared network folder) is never taken over:
- * there is no telling whether that run is alive.
+ * left by a run that no longer exists (same host, process gone), or not
+ * refreshed for 10 minutes, is taken over; of several runs that find the same
+ * stale lock, exactly one gets it. A lock held on another host (a shared
+ * network folder) is never taken over: there is no telling whether that run
+ * is alive. A run that may not check pids (Deno without `--allow-run`) finds
+ * a fresh lock busy, and the message says so.
  *
  * @example
  * ```ts
@@ -165,7 +167,12 @@ export async function acquireFolderLock(
   }
 }
 
-async function acquire(root: string, path: string, options: FolderLockOptions) {
+/** {@linkcode acquireFolderLock}, whose errors other than a busy folder are not yet explained. */
+async function acquire(
+  root: string,
+  path: string,
+  options: FolderLockOptions,
+): Promise<FolderLock> {
   await mkdir(join(root, STATE_DIR_NAME), { recursive: true });
   const holder: LockHolder = {
     pid: process.pid,
@@ -273,8 +280,7 @@ async function readLock(
 function lockState(holder: LockHolder, mtimeMs: number): "stale" | "alive" | "unknown" {
   // Another machine: neither its pids nor its clock (the lock's age) can be judged from here.
   if (holder.hostname !== hostname()) return "unknown";
-  // Older versions recorded the hostname only, and compared that.
-  const host = holder.host ?? (holder.hostname === hostname() ? hostIdentity() : holder.hostname);
+  const host = holder.host ?? hostIdentity(); // older versions recorded the hostname only
   if (host === hostIdentity() && holder.pid === process.pid) {
     return heldHere.has(holder.token) ? "alive" : "stale"; // else an earlier process, same pid
   }
