@@ -2,6 +2,7 @@ import { expect } from "expect";
 import { join } from "node:path";
 import { etagOfBytes, QfcException } from "../mod.ts";
 import { multipartFileBody } from "../src/transfer/multipart.ts";
+import { EtagWorker } from "../src/transfer/etag_worker.ts";
 
 const MiB = 1024 * 1024;
 
@@ -129,6 +130,14 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
         expect(ends(out.bytes, boundary)).toBe(false);
       },
     );
+
+    await t.step("a body built for its headers only, never read, holds no worker", async () => {
+      await Deno.writeFile(path, bytes);
+      const body = multipartFileBody(path, { filename: "d", size: bytes.length, boundary });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(EtagWorker.inUse).toBe(0);
+      await body.stream.cancel();
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -162,7 +162,9 @@ export function multipartFileBody(
     async cancel() {
       await closeFile();
     },
-  });
+    // Nothing is opened (file, hash workers) before the first read: a body built only for its
+    // headers, and never read, holds nothing.
+  }, { highWaterMark: 0 });
   return {
     stream,
     headers: {
