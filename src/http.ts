@@ -27,7 +27,7 @@ export interface RetryOptions {
   attempts?: number;
   /** Delay before the first retry, doubled for each further one (with jitter). Default 250 ms. */
   baseDelayMs?: number;
-  /** Longest backoff delay. Default 8000 ms. A `Retry-After` up to 60 s is honoured as given. */
+  /** Longest backoff delay. Default 8000 ms. A `Retry-After` up to 60 s is honored as given. */
   maxDelayMs?: number;
 }
 

@@ -17,7 +17,13 @@ import { generateCompletions, specFromCommand } from "../src/cli/completions.ts"
 import { CliError, CliUsageError, describeError, formatErrorLine } from "../src/cli/errors.ts";
 import { ExitCode, exitCodeForStatus } from "../src/cli/exit_codes.ts";
 import { denoIo } from "../src/cli/io.ts";
-import { flagPair, integerParser, parseBoolean, resolveGlobals } from "../src/cli/options.ts";
+import {
+  flagPair,
+  integerParser,
+  parseBoolean,
+  parseSeconds,
+  resolveGlobals,
+} from "../src/cli/options.ts";
 import { formatBytes, formatTable, Output, stableJson } from "../src/cli/output.ts";
 import { cutToWidth, ProgressDisplay, renderProgress, visibleWidth } from "../src/cli/progress.ts";
 import { createProgram } from "../src/cli/program.ts";
@@ -162,10 +168,10 @@ Deno.test("progress rendering", async (t) => {
       { name: "DCIM/😀 photo.jpg", bytes: 0 },
     ],
   };
-  // deno-lint-ignore no-control-regex -- removing colour escapes
+  // deno-lint-ignore no-control-regex -- removing color escapes
   const strip = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, "");
   for (const width of [40, 60, 80, 120]) {
-    await t.step(`renderProgress() fits ${width} columns, with and without colour`, () => {
+    await t.step(`renderProgress() fits ${width} columns, with and without color`, () => {
       const plain = renderProgress(wide, { width, color: false });
       const colored = renderProgress(wide, { width, color: true });
       expect(colored.map(strip)).toEqual(plain);
@@ -374,6 +380,11 @@ Deno.test("option parsing", async (t) => {
     expect(() => integerParser(1)("0")).toThrow("at least 1");
     expect(() => integerParser(0)("1.5")).toThrow('got "1.5"');
     expect(() => integerParser(0)("abc")).toThrow('got "abc"');
+  });
+
+  await t.step("option messages end with the value at fault, without a period", () => {
+    expect(() => integerParser(0)("abc")).toThrow(/got "abc"$/);
+    expect(() => parseSeconds("soon")).toThrow(/got "soon"$/);
   });
 
   await t.step("flagPair() lets the last flag win", () => {

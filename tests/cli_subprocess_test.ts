@@ -48,7 +48,7 @@ Deno.test("qfieldcloud-cli as a subprocess", async (t) => {
       },
     );
 
-    await t.step("QFIELDCLOUD_TOKEN and -U are honoured", async () => {
+    await t.step("QFIELDCLOUD_TOKEN and -U are honored", async () => {
       const token = server.createToken("bob", "sdk|ts|test");
       const run = await runCliProcess(["-U", server.url, "--json", "list-projects"], {
         env: { QFIELDCLOUD_TOKEN: token, QFIELDCLOUD_CONFIG_DIR: `${dir}/config` },

@@ -128,7 +128,7 @@ Deno.test("examples/ci/qfieldcloud-package.sh uploads, packages and fails with t
 
 Deno.test("examples/ci/github-actions.yml runs the same steps with the released binary", async () => {
   const workflow = await Deno.readTextFile(WORKFLOW);
-  // The steps of the script, with the same failure behaviour.
+  // The steps of the script, with the same failure behavior.
   expect(workflow).toContain('qfieldcloud-cli upload-files "$QFIELDCLOUD_PROJECT_ID"');
   expect(workflow).toMatch(/qfieldcloud-cli job-trigger "\$QFIELDCLOUD_PROJECT_ID" package --wait/);
   expect(workflow).toContain("secrets.QFIELDCLOUD_TOKEN");

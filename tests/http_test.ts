@@ -17,7 +17,7 @@ import { PROXY_500_HTML } from "../testing/proxy_500.ts";
 type Handler = (request: Request) => Response | Promise<Response>;
 
 /** Serves `handler` on a free port for the duration of `fn`. */
-async function withServer(handler: Handler, fn: (base: string) => Promise<void>): Promise<void> {
+async function withHandler(handler: Handler, fn: (base: string) => Promise<void>): Promise<void> {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, handler);
   try {
     await fn(`http://127.0.0.1:${server.addr.port}/api/v1/`);
@@ -90,7 +90,7 @@ Deno.test("RequestCore builds URLs", async (t) => {
 
 Deno.test("hostile file names reach the server intact", async () => {
   const seen: string[] = [];
-  await withServer((request) => {
+  await withHandler((request) => {
     seen.push(decodeURIComponent(new URL(request.url).pathname));
     return Response.json({});
   }, async (base) => {
@@ -114,7 +114,7 @@ Deno.test("hostile file names reach the server intact", async () => {
 Deno.test("requests carry the token and an sdk|ts User-Agent", async () => {
   let headers = new Headers();
   let body = "";
-  await withServer(async (request) => {
+  await withHandler(async (request) => {
     headers = request.headers;
     body = await request.text();
     return Response.json({ id: "p1" });
@@ -130,7 +130,7 @@ Deno.test("requests carry the token and an sdk|ts User-Agent", async () => {
 });
 
 Deno.test("errors carry status, code, message, method and URL, never the token", async (t) => {
-  await withServer((request) => {
+  await withHandler((request) => {
     const path = new URL(request.url).pathname;
     if (path.includes("json")) {
       return Response.json({ code: "object_not_found", message: "Object not found" }, {
@@ -191,7 +191,7 @@ Deno.test("a network failure is a QfcRequestException with a cause", async () =>
 Deno.test("retries", async (t) => {
   await t.step("GET is retried on 503 until it succeeds", async () => {
     let calls = 0;
-    await withServer(() => {
+    await withHandler(() => {
       calls++;
       return calls < 3
         ? new Response(proxyPage, { status: 503 })
@@ -205,7 +205,7 @@ Deno.test("retries", async (t) => {
 
   await t.step("attempts are bounded", async () => {
     let calls = 0;
-    await withServer(() => {
+    await withHandler(() => {
       calls++;
       return new Response("busy", { status: 500 });
     }, async (base) => {
@@ -218,7 +218,7 @@ Deno.test("retries", async (t) => {
 
   await t.step("POST and PATCH are never retried", async () => {
     let calls = 0;
-    await withServer(() => {
+    await withHandler(() => {
       calls++;
       return new Response("down", { status: 503 });
     }, async (base) => {
@@ -231,7 +231,7 @@ Deno.test("retries", async (t) => {
 
   await t.step("a 4xx is not retried", async () => {
     let calls = 0;
-    await withServer(() => {
+    await withHandler(() => {
       calls++;
       return Response.json({ code: "permission_denied", message: "Permission denied" }, {
         status: 403,
@@ -243,9 +243,9 @@ Deno.test("retries", async (t) => {
     expect(calls).toBe(1);
   });
 
-  await t.step("Retry-After is honoured on 429", async () => {
+  await t.step("Retry-After is honored on 429", async () => {
     const times: number[] = [];
-    await withServer(() => {
+    await withHandler(() => {
       times.push(performance.now());
       return times.length === 1
         ? new Response("slow down", { status: 429, headers: { "retry-after": "1" } })
@@ -291,7 +291,7 @@ Deno.test("retries", async (t) => {
 
 Deno.test("a slow server times out with a QfcRequestException", async () => {
   let calls = 0;
-  await withServer(async () => {
+  await withHandler(async () => {
     calls++;
     await new Promise((resolve) => setTimeout(resolve, 300));
     return Response.json({});
@@ -312,7 +312,7 @@ Deno.test("a slow server times out with a QfcRequestException", async () => {
 
 Deno.test("an aborted signal stops a request without retries", async () => {
   let calls = 0;
-  await withServer(() => {
+  await withHandler(() => {
     calls++;
     return new Response("down", { status: 503 });
   }, async (base) => {
@@ -345,7 +345,7 @@ Deno.test("pagination", async (t) => {
   };
 
   await t.step("without pagination every page is followed", async () => {
-    await withServer(handler, async (base) => {
+    await withHandler(handler, async (base) => {
       seen.length = 0;
       const core = new RequestCore({ url: base });
       expect(await core.list({ path: ["projects"] }, undefined, 20)).toEqual(items);
@@ -355,7 +355,7 @@ Deno.test("pagination", async (t) => {
   });
 
   await t.step("with a Pagination exactly that page", async () => {
-    await withServer(handler, async (base) => {
+    await withHandler(handler, async (base) => {
       seen.length = 0;
       const client = new Client({ url: base, token: "t" });
       const page = await client.listProjects({
@@ -367,7 +367,7 @@ Deno.test("pagination", async (t) => {
   });
 
   await t.step("an offset alone uses the default limit of 20", async () => {
-    await withServer(handler, async (base) => {
+    await withHandler(handler, async (base) => {
       const core = new RequestCore({ url: base });
       const page = await core.list({ path: ["x"] }, new Pagination({ offset: 5 }));
       expect(page).toEqual(items.slice(5, 25));
@@ -375,7 +375,7 @@ Deno.test("pagination", async (t) => {
   });
 
   await t.step("iterate yields item by item over pages", async () => {
-    await withServer(handler, async (base) => {
+    await withHandler(handler, async (base) => {
       seen.length = 0;
       const client = new Client({ url: base, token: "t" });
       const got = [];
@@ -425,7 +425,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
     let inFlight = 0;
     let most = 0;
     const seen: string[] = [];
-    await withServer(
+    await withHandler(
       pagingServer(items, async (search) => {
         seen.push(search);
         most = Math.max(most, ++inFlight);
@@ -444,7 +444,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
 
   await t.step("a list that grows meanwhile is followed to its end", async () => {
     const items = Array.from({ length: 45 }, (_, i) => ({ i }));
-    await withServer(
+    await withHandler(
       pagingServer(items, (search) => {
         if (search.endsWith("offset=0")) {
           for (let i = 45; i < 70; i++) items.push({ i });
@@ -461,7 +461,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
 
   await t.step("a failed page fails the list", async () => {
     const items = Array.from({ length: 100 }, (_, i) => ({ i }));
-    await withServer(async (request) => {
+    await withHandler(async (request) => {
       if (new URL(request.url).searchParams.get("offset") === "50") {
         return Response.json({ code: "api_error", message: "no" }, { status: 400 });
       }
@@ -475,7 +475,7 @@ Deno.test("a long list is fetched a bounded number of pages at a time", async (t
   await t.step("iterateProjects() still streams: one request per page, as read", async () => {
     const items = Array.from({ length: 1000 }, (_, i) => ({ i }));
     const seen: string[] = [];
-    await withServer(
+    await withHandler(
       pagingServer(items, (search) => void seen.push(search)),
       async (base) => {
         const client = new Client({ url: base, token: "t" });

@@ -1,7 +1,7 @@
 /**
  * Single sign-on in the library, against the test server's fake OpenID Connect
  * provider: the exported steps one by one, the session seam (cookies, CSRF,
- * silent renewal), and the server behaviours a client must respect (the
+ * silent renewal), and the server behaviors a client must respect (the
  * provider fallbacks, a replayed ID token getting a 500, CSRF refusals).
  */
 

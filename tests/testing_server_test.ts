@@ -1,4 +1,4 @@
-// Raw-fetch tests of the test server's HTTP behaviour that clients depend on:
+// Raw-fetch tests of the test server's HTTP behavior that clients depend on:
 // error bodies, authentication, routing, pagination, projects and faults.
 import { expect } from "expect";
 import { startTestServer, type TestServer } from "../testing/mod.ts";

@@ -4,6 +4,8 @@ import { describeError, formatErrorLine } from "../src/cli/errors.ts";
 import { ExitCode } from "../src/cli/exit_codes.ts";
 import { join } from "node:path";
 import { acquireFolderLock, QfcFolderBusyException } from "../src/transfer/folder_lock.ts";
+import { QfcException } from "../src/errors.ts";
+import { hostIdentity, STALE_AFTER_MS } from "../src/transfer/live_process.ts";
 
 const FIXTURE = new URL("./fixtures/hold_folder_lock.ts", import.meta.url).pathname;
 
@@ -11,13 +13,20 @@ const FIXTURE = new URL("./fixtures/hold_folder_lock.ts", import.meta.url).pathn
 interface Holder {
   child: Deno.ChildProcess;
   /** Its first line: `{locked, pid}` or `{busy, pid}`. */
-  first: { locked?: boolean; busy?: boolean; pid?: number };
+  first: { locked?: boolean; busy?: boolean; pid?: number; message?: string };
   /** Closes stdin (the holder releases and exits) and waits for the exit. */
   finish(): Promise<Deno.CommandStatus>;
 }
 
-async function spawnHolder(folder: string, command = Deno.execPath(), script = FIXTURE) {
-  const args = command === Deno.execPath() ? ["run", "-A", script, folder] : [script, folder];
+async function spawnHolder(
+  folder: string,
+  command = Deno.execPath(),
+  script = FIXTURE,
+  permissions = ["-A"],
+) {
+  const args = command === Deno.execPath()
+    ? ["run", ...permissions, script, folder]
+    : [script, folder];
   const child = new Deno.Command(command, {
     args,
     stdin: "piped",
@@ -152,6 +161,50 @@ Deno.test("folder lock: of several processes finding one stale lock, exactly one
   });
 });
 
+Deno.test("folder lock: a run that may not check pids finds a live lock busy, not stale", async () => {
+  await withFolder(async (folder) => {
+    const holder = await spawnHolder(folder);
+    const restricted = ["--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+    const taker = await spawnHolder(folder, Deno.execPath(), FIXTURE, restricted);
+    try {
+      expect(holder.first.locked).toBe(true);
+      expect(taker.first).toMatchObject({ busy: true, pid: holder.first.pid });
+      expect(taker.first.message).toContain("--allow-run");
+    } finally {
+      await taker.finish();
+      await holder.finish();
+    }
+  });
+});
+
+Deno.test("folder lock: many takers in one process finding one stale lock, one gets it", async () => {
+  for (let trial = 0; trial < 30; trial++) {
+    await withFolder(async (folder) => {
+      await Deno.mkdir(join(folder, ".qfieldcloud"));
+      const stale = { pid: 2 ** 22 + 7, hostname: hostname(), host: hostIdentity(), token: "t" };
+      await Deno.writeTextFile(lockPath(folder), JSON.stringify(stale));
+      const tries = await Promise.allSettled(
+        Array.from({ length: 6 }, () => acquireFolderLock(folder)),
+      );
+      const won = tries.filter((t) => t.status === "fulfilled");
+      for (const t of won) {
+        await (t as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
+      }
+      expect(won).toHaveLength(1);
+    });
+  }
+});
+
+Deno.test("folder lock: a folder that cannot hold a lock is a QfcException naming it", async () => {
+  await withFolder(async (folder) => {
+    const file = join(folder, "not-a-folder");
+    await Deno.writeTextFile(file, "");
+    const error = await acquireFolderLock(file).catch((e) => e);
+    expect(error).toBeInstanceOf(QfcException);
+    expect(error.message).toContain(`Cannot lock folder "${file}"`);
+  });
+});
+
 Deno.test("folder lock: stale or not, by host, pid and readability", async (t) => {
   const write = (folder: string, content: string) =>
     Deno.mkdir(join(folder, ".qfieldcloud"), { recursive: true })
@@ -167,6 +220,35 @@ Deno.test("folder lock: stale or not, by host, pid and readability", async (t) =
       expect(error.hostname).toBe("elsewhere.example");
     });
   });
+
+  await t.step(
+    "same hostname, another boot or pid namespace: a dead pid proves nothing",
+    async () => {
+      await withFolder(async (folder) => {
+        const container = `${hostname()} boot=another pidns=pid:[1]`;
+        await write(folder, lockOf({ pid: 2 ** 22 + 7, hostname: hostname(), host: container }));
+        await expect(acquireFolderLock(folder)).rejects.toThrow(QfcFolderBusyException);
+        // ... until its heartbeat has stopped for long enough.
+        const old = new Date(Date.now() - STALE_AFTER_MS - 1000);
+        await Deno.utime(lockPath(folder), old, old);
+        await whileHeld(folder, async () => {});
+      });
+    },
+  );
+
+  await t.step(
+    "a live pid (perhaps reused) whose lock is no longer refreshed is stale",
+    async () => {
+      await withFolder(async (folder) => {
+        const live = { pid: Deno.ppid, hostname: hostname(), host: hostIdentity() };
+        await write(folder, lockOf(live));
+        await expect(acquireFolderLock(folder)).rejects.toThrow(QfcFolderBusyException);
+        const old = new Date(Date.now() - STALE_AFTER_MS - 1000);
+        await Deno.utime(lockPath(folder), old, old);
+        await whileHeld(folder, async () => {});
+      });
+    },
+  );
 
   await t.step("this process's pid with a token it does not hold: an earlier process", async () => {
     await withFolder(async (folder) => {
@@ -222,7 +304,7 @@ Deno.test({
       const lock = await acquireFolderLock(work);
       const blocked = await spawnHolder(work, "node", bundle);
       await blocked.finish();
-      expect(blocked.first).toEqual({ busy: true, pid: Deno.pid });
+      expect(blocked.first).toMatchObject({ busy: true, pid: Deno.pid });
       await lock.release();
     });
   },

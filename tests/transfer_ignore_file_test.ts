@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { deleteFiles, downloadProject, loadIgnoreRules, uploadFiles } from "../mod.ts";
 import { transferFixture } from "./fixtures/transfer_setup.ts";
 
-Deno.test("upload-files, download-files and delete-files honour .qfieldcloudignore", async (t) => {
+Deno.test("upload-files, download-files and delete-files honor .qfieldcloudignore", async (t) => {
   const fx = await transferFixture();
   try {
     await fx.write(".qfieldcloudignore", "*.tmp\nscratch/\n");

@@ -2,6 +2,7 @@ import { expect } from "expect";
 import { join } from "node:path";
 import { etagOfBytes, QfcException } from "../mod.ts";
 import { multipartFileBody } from "../src/transfer/multipart.ts";
+import { EtagWorker } from "../src/transfer/etag_worker.ts";
 
 const MiB = 1024 * 1024;
 
@@ -25,6 +26,19 @@ async function drain(
     return { error, bytes: new Uint8Array(await new Blob(chunks).arrayBuffer()) };
   }
   return { bytes: new Uint8Array(await new Blob(chunks).arrayBuffer()) };
+}
+
+/** Overwrites 1 MiB in place at each offset, keeping the file's size. */
+async function overwriteMiB(path: string, offsets: number[]) {
+  const file = await Deno.open(path, { write: true });
+  try {
+    for (const offset of offsets) {
+      await file.seek(offset, Deno.SeekMode.Start);
+      await file.write(new Uint8Array(MiB).fill(0xee));
+    }
+  } finally {
+    file.close();
+  }
 }
 
 const ends = (bytes: Uint8Array, boundary: string) =>
@@ -86,15 +100,7 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
             if (overwritten || read < 10 * MiB) return;
             overwritten = true;
             // Same size; 1 MiB behind the position (already sent) and 1 MiB ahead of it.
-            const file = await Deno.open(path, { write: true });
-            try {
-              await file.seek(2 * MiB, Deno.SeekMode.Start);
-              await file.write(new Uint8Array(MiB).fill(0xee));
-              await file.seek(30 * MiB, Deno.SeekMode.Start);
-              await file.write(new Uint8Array(MiB).fill(0xee));
-            } finally {
-              file.close();
-            }
+            await overwriteMiB(path, [2 * MiB, 30 * MiB]);
             // Make sure the modification time moves even on a coarse clock.
             const later = new Date(Date.now() + 5_000);
             if (!withEtag) await Deno.utime(path, later, later);
@@ -105,6 +111,33 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
         },
       );
     }
+
+    await t.step(
+      "no etag, overwritten in the same timestamp tick (size and mtime unchanged)",
+      async () => {
+        await Deno.writeFile(path, bytes);
+        const { mtime } = await Deno.stat(path);
+        const body = multipartFileBody(path, { filename: "d", size: bytes.length, boundary });
+        let overwritten = false;
+        const out = await drain(body.stream, async (read) => {
+          if (overwritten || read < 10 * MiB) return;
+          overwritten = true;
+          await overwriteMiB(path, [2 * MiB]);
+          await Deno.utime(path, mtime!, mtime!); // as a coarse clock would leave it
+        });
+        expect(overwritten).toBe(true);
+        expect((out.error as Error)?.message).toMatch(/changed while uploading: run again/);
+        expect(ends(out.bytes, boundary)).toBe(false);
+      },
+    );
+
+    await t.step("a body built for its headers only, never read, holds no worker", async () => {
+      await Deno.writeFile(path, bytes);
+      const body = multipartFileBody(path, { filename: "d", size: bytes.length, boundary });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(EtagWorker.inUse).toBe(0);
+      await body.stream.cancel();
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

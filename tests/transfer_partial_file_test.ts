@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { claimPartial, isAbandonedPartial, partialPrefix } from "../src/transfer/partial_file.ts";
 import { downloadFile } from "../src/transfer/download.ts";
 import { deadPid } from "./fixtures/dead_pid.ts";
+import { STALE_AFTER_MS } from "../src/transfer/live_process.ts";
 import { transferFixture } from "./fixtures/transfer_setup.ts";
 
 /** The host part of partial names on this machine, read back from a fresh claim. */
@@ -86,6 +87,19 @@ Deno.test("partial files: one writer each, abandoned ones taken over", async (t)
       expect(partial.takenOver).toBe(true);
       expect(await Deno.readTextFile(partial.path)).toBe("old");
       partial.release();
+    });
+  });
+
+  await t.step("a partial not changed for long is abandoned, even with a live pid", async () => {
+    await withDir(async (dir) => {
+      const own = await ownName(dir, prefix);
+      const live = own.replace(`.${Deno.pid}-`, `.${Deno.ppid}-`); // a live pid, perhaps reused
+      const elsewhere = own.replace(/-[0-9a-f]{8}-([0-9a-f]{8})\.part$/, "-00000000-$1.part");
+      const longAgo = Date.now() - STALE_AFTER_MS - 1000;
+      for (const name of [live, elsewhere]) {
+        expect(isAbandonedPartial(name)).toBe(false);
+        expect(isAbandonedPartial(name, longAgo)).toBe(true);
+      }
     });
   });
 

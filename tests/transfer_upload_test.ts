@@ -88,7 +88,7 @@ Deno.test("uploadFiles() skips files whose etag equals the remote one", async (t
       ]);
     });
     await t.step(
-      "force uploads everything; one listing, to recognise a retry's version",
+      "force uploads everything; one listing, to recognize a retry's version",
       async () => {
         f.server.clearRequests();
         const forced = await uploadFiles(f.core, f.projectId, `${f.dir}/src`, { force: true });

@@ -25,7 +25,7 @@ export function integerParser(min: number): (value: string) => number {
   return (value: string) => {
     const number = Number(value.trim());
     if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < min) {
-      throw new InvalidArgumentError(`Expected a whole number of at least ${min}, got "${value}".`);
+      throw new InvalidArgumentError(`Expected a whole number of at least ${min}, got "${value}"`);
     }
     return number;
   };
@@ -43,7 +43,7 @@ export function integerParser(min: number): (value: string) => number {
 export function parseSeconds(value: string): number {
   const number = Number(value.trim());
   if (value.trim() === "" || !Number.isFinite(number)) {
-    throw new InvalidArgumentError(`Expected a number of seconds, got "${value}".`);
+    throw new InvalidArgumentError(`Expected a number of seconds, got "${value}"`);
   }
   return number;
 }

@@ -112,7 +112,7 @@ function pieces(text: string): { text: string; width: number }[] {
 
 /**
  * Cuts the text to at most `width` columns, ending it with `…` when cut; escape
- * sequences are kept whole, and colours are reset after a cut.
+ * sequences are kept whole, and colors are reset after a cut.
  *
  * @example
  * ```ts

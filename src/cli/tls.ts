@@ -49,7 +49,7 @@ const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /**
  * A fetch that does not verify the server's TLS certificate: a small adapter
- * from `fetch` to `node:https` (streams request and response bodies, honours
+ * from `fetch` to `node:https` (streams request and response bodies, honors
  * `signal`, follows redirects like `fetch` does).
  *
  * @example

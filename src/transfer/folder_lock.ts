@@ -4,20 +4,30 @@
  * jobs sharing a workspace) never work on one folder at once.
  *
  * The lock is the file `LOCAL_DIR/.qfieldcloud/lock`, created with `O_EXCL`
- * and holding the owner's pid, host and start time. A lock whose process is
- * gone (a run killed with `kill -9`, a power cut) is stale: the next run takes
- * it over. Only `node:fs`, `node:os` and `node:process`, so it works the same
- * on Deno, Node and Bun.
+ * and holding the owner's pid, host and start time; the owner refreshes its
+ * modification time every `HEARTBEAT_MS`. A lock whose process is
+ * certainly gone (a run killed with `kill -9`, a power cut), or that has not
+ * been refreshed for `STALE_AFTER_MS` (10 minutes), is stale: the next run takes
+ * it over (the rule is in `live_process.ts`). Only `node:fs`, `node:os`,
+ * `node:process` and `node:timers`, so it works the same on Deno, Node and Bun.
  *
  * @module
  */
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
+import { clearInterval, setInterval } from "node:timers";
 import { delay } from "../delay.ts";
 import { QfcException } from "../errors.ts";
-import { isProcessAlive, processStartOf } from "./live_process.ts";
+import {
+  HEARTBEAT_MS,
+  hostIdentity,
+  isLeftBehind,
+  ownerState,
+  processStartOf,
+  processState,
+} from "./live_process.ts";
 
 /** The folder, inside the synced folder, that holds the lock (and the sync state). */
 export const STATE_DIR_NAME = ".qfieldcloud";
@@ -35,6 +45,8 @@ const RETRY_MS = 20;
 interface LockHolder {
   pid: number;
   hostname: string;
+  /** Where `pid` means something: the hostname, and on Linux the boot id and the pid namespace. */
+  host?: string;
   /** When the run started, ISO 8601. */
   started: string;
   /** What the run does (`push`, `pull`, `sync`), for the message of the run that waits. */
@@ -75,14 +87,14 @@ export class QfcFolderBusyException extends QfcException {
   readonly operation?: string;
 
   /** Creates the error from the lock that was found. */
-  constructor(folder: string, lockPath: string, holder?: Partial<LockHolder>) {
+  constructor(folder: string, lockPath: string, holder?: Partial<LockHolder>, hint?: string) {
     const who = holder?.pid === undefined ? "another run" : [
       `another ${holder.operation ? `"${holder.operation}" ` : ""}run`,
       ` (pid ${holder.pid} on host "${holder.hostname}", started ${holder.started})`,
     ].join("");
     super(
       `Folder "${folder}" is in use by ${who}: wait for it to end, or, if no such run ` +
-        `exists any more, delete "${lockPath}"`,
+        `exists any more, delete "${lockPath}"${hint ? ` (${hint})` : ""}`,
     );
     this.folder = folder;
     this.lockPath = lockPath;
@@ -116,10 +128,12 @@ const heldHere = new Set<string>();
 /**
  * Takes the folder's lock for this run, or throws
  * {@linkcode QfcFolderBusyException} when another live run holds it. A lock
- * left by a run that no longer exists (same host, process gone) is taken
- * over; of several runs that find the same stale lock, exactly one gets it.
- * A lock held on another host (a shared network folder) is never taken over:
- * there is no telling whether that run is alive.
+ * left by a run that no longer exists (same host, process gone), or not
+ * refreshed for 10 minutes, is taken over; of several runs that find the same
+ * stale lock, exactly one gets it. A lock held on another host (a shared
+ * network folder) is never taken over: there is no telling whether that run
+ * is alive. A run that may not check pids (Deno without `--allow-run`) finds
+ * a fresh lock busy, and the message says so.
  *
  * @example
  * ```ts
@@ -140,12 +154,30 @@ export async function acquireFolderLock(
   options: FolderLockOptions = {},
 ): Promise<FolderLock> {
   const root = resolve(folder);
-  const dir = join(root, STATE_DIR_NAME);
-  const path = join(dir, LOCK_FILE_NAME);
-  await mkdir(dir, { recursive: true });
+  const path = join(root, STATE_DIR_NAME, LOCK_FILE_NAME);
+  try {
+    return await acquire(root, path, options);
+  } catch (error) {
+    if (error instanceof QfcException) throw error;
+    throw new QfcException(
+      `Cannot lock folder "${root}" with "${path}": ${(error as Error)?.message ?? error}; ` +
+        "check that the folder exists and that this user may create files in it",
+      { cause: error },
+    );
+  }
+}
+
+/** {@linkcode acquireFolderLock}, whose errors other than a busy folder are not yet explained. */
+async function acquire(
+  root: string,
+  path: string,
+  options: FolderLockOptions,
+): Promise<FolderLock> {
+  await mkdir(join(root, STATE_DIR_NAME), { recursive: true });
   const holder: LockHolder = {
     pid: process.pid,
     hostname: hostname(),
+    host: hostIdentity(),
     started: new Date().toISOString(),
     operation: options.operation,
     token: crypto.randomUUID(),
@@ -166,8 +198,14 @@ export async function acquireFolderLock(
         await delay(RETRY_MS);
         continue;
       }
-    } else if (!isStale(found.holder)) {
-      throw new QfcFolderBusyException(root, path, found.holder);
+    } else {
+      const state = lockState(found.holder, found.mtimeMs);
+      if (state !== "stale") {
+        const hint = state === "unknown" && processState(found.holder.pid) === "unknown"
+          ? "this run may not check whether that pid runs: on Deno grant --allow-run"
+          : undefined;
+        throw new QfcFolderBusyException(root, path, found.holder, hint);
+      }
     }
     last = found.holder;
     await takeOver(path, found.raw);
@@ -177,11 +215,19 @@ export async function acquireFolderLock(
 
 function heldLock(path: string, token: string): FolderLock {
   let released = false;
+  // The heartbeat: a lock that stops being refreshed is stale even where its pid cannot be judged.
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => {});
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   const release = async () => {
     if (released) return;
     released = true;
+    clearInterval(heartbeat);
     heldHere.delete(token);
-    const found = await readLock(path);
+    // A lock that can no longer be read is left: without its heartbeat it goes stale.
+    const found = await readLock(path).catch(() => "gone" as const);
     if (found !== "gone" && found.holder?.token === token) await unlink(path).catch(() => {});
   };
   return { path, release };
@@ -230,14 +276,17 @@ async function readLock(
   return { raw, mtimeMs };
 }
 
-/** Whether the run that wrote the lock is certainly gone. */
-function isStale(holder: LockHolder): boolean {
-  if (holder.hostname !== hostname()) return false; // another host: cannot tell
-  if (holder.pid === process.pid) return !heldHere.has(holder.token); // an earlier process, same pid
-  if (!isProcessAlive(holder.pid)) return true;
-  // The pid lives, but a different start time means it was reused by another process.
-  const start = processStartOf(holder.pid);
-  return holder.processStart !== undefined && start !== undefined && start !== holder.processStart;
+/** Whether the run that wrote the lock is certainly gone (`stale`), or may still run. */
+function lockState(holder: LockHolder, mtimeMs: number): "stale" | "alive" | "unknown" {
+  // Another machine: neither its pids nor its clock (the lock's age) can be judged from here.
+  if (holder.hostname !== hostname()) return "unknown";
+  const host = holder.host ?? hostIdentity(); // older versions recorded the hostname only
+  if (host === hostIdentity() && holder.pid === process.pid) {
+    return heldHere.has(holder.token) ? "alive" : "stale"; // else an earlier process, same pid
+  }
+  const state = ownerState({ pid: holder.pid, host, processStart: holder.processStart });
+  if (isLeftBehind(state, mtimeMs)) return "stale";
+  return state === "alive" ? "alive" : "unknown";
 }
 
 /**
@@ -248,17 +297,24 @@ function isStale(holder: LockHolder): boolean {
  */
 async function takeOver(path: string, staleRaw: string): Promise<void> {
   const guard = `${path}.takeover`;
+  const token = crypto.randomUUID();
   const guardContent = JSON.stringify({
     pid: process.pid,
     hostname: hostname(),
+    host: hostIdentity(),
     started: new Date().toISOString(),
-    token: crypto.randomUUID(),
+    token,
     processStart: processStartOf(process.pid),
   });
+  // Known as this process's before the file exists: another taker here must not see it stale.
+  heldHere.add(token);
   if (!(await createExclusive(guard, guardContent))) {
+    heldHere.delete(token);
     const other = await readLock(guard);
     const abandoned = other !== "gone" &&
-      (other.holder ? isStale(other.holder) : Date.now() - other.mtimeMs >= UNREADABLE_GRACE_MS);
+      (other.holder
+        ? lockState(other.holder, other.mtimeMs) === "stale"
+        : Date.now() - other.mtimeMs >= UNREADABLE_GRACE_MS);
     // A run killed during its takeover leaves the guard behind; the guard's own takeover is not
     // guarded, which only matters if two runs find it at the same moment after such a kill.
     if (abandoned) await unlink(guard).catch(() => {});
@@ -270,6 +326,7 @@ async function takeOver(path: string, staleRaw: string): Promise<void> {
     if (now !== "gone" && now.raw === staleRaw) await unlink(path).catch(() => {});
   } finally {
     await unlink(guard).catch(() => {});
+    heldHere.delete(token);
   }
 }
 

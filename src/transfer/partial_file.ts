@@ -7,8 +7,10 @@
  * (a cron job overlapping a manual run), each would append to bytes the other
  * is writing and rename a file both wrote. So each run writes only under a
  * name of its own, holding its pid and host: a later run resumes a partial
- * only once its writer is certainly gone, and takes it over by renaming it to
- * its own name, which of several runs exactly one can do.
+ * only once its writer is certainly gone (by the rule of folder locks, in
+ * `live_process.ts`: the pid no longer runs on this host, or the file has not
+ * changed for `STALE_AFTER_MS`), and takes it over by renaming it to its own
+ * name, which of several runs exactly one can do.
  *
  * Names: `.qfc-<target>-<content>.<pid>-<host>-<random>.part`, where `target`
  * and `content` are short hashes of the target's name and of the expected
@@ -16,12 +18,11 @@
  *
  * @module
  */
-import { rename, rm } from "node:fs/promises";
-import { hostname } from "node:os";
+import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import type { DirSnapshot } from "./dir_snapshot.ts";
-import { isProcessAlive } from "./live_process.ts";
+import { hostIdentity, isLeftBehind, ownerState } from "./live_process.ts";
 
 const TEMP_PREFIX = ".qfc-";
 const TEMP_SUFFIX = ".part";
@@ -101,7 +102,7 @@ export async function claimPartial(
     release: () => writingHere.delete(mine),
   });
   for (const name of names) {
-    if (!name.startsWith(prefix) || !isAbandonedPartial(name)) continue;
+    if (!name.startsWith(prefix) || !(await isLeftBehindIn(dir, name))) continue;
     try {
       // Atomic: of several runs renaming the same file, one succeeds and the others find it gone.
       await rename(join(dir, name), join(dir, mine));
@@ -126,7 +127,7 @@ export async function removeStalePartials(dirs: DirSnapshot, kept: string): Prom
   const name = basename(kept);
   const target = name.slice(0, TEMP_PREFIX.length + 17); // `.qfc-<target>-`
   for (const entry of await dirs.entriesStartingWith(dir, target)) {
-    if (entry !== name && isAbandonedPartial(entry)) {
+    if (entry !== name && (await isLeftBehindIn(dir, entry))) {
       await rm(join(dir, entry), { force: true }).catch(() => {});
     }
   }
@@ -135,30 +136,47 @@ export async function removeStalePartials(dirs: DirSnapshot, kept: string): Prom
 /**
  * Whether `name` is a partial file whose writer is certainly gone: its pid
  * no longer runs on this host, or it is this process's pid but not one of
- * its partials (an earlier process had the same pid). A partial of another
- * host is never abandoned: there is no telling whether its run is alive.
+ * its partials (an earlier process had the same pid), or it has not changed
+ * since `changedMs` for `STALE_AFTER_MS`. A partial of another host (or boot,
+ * or pid namespace), or whose pid this run may not check, is abandoned by age
+ * only.
  *
  * @example
  * ```ts
  * import { isAbandonedPartial } from "./partial_file.ts";
  * isAbandonedPartial("notes.txt"); // false: not a partial file
  * ```
+ *
+ * @param name A file name.
+ * @param changedMs When the file last changed (its modification or status change time).
  */
-export function isAbandonedPartial(name: string): boolean {
+export function isAbandonedPartial(name: string, changedMs = Date.now()): boolean {
   const match = PARTIAL_NAME.exec(name);
   if (!match) return false;
   if (match[1] === undefined) return true; // an older version's partial: resumable
-  if (match[2] !== hostTag()) return false;
   const pid = Number(match[1]);
-  if (pid === process.pid) return !writingHere.has(name);
-  return !isProcessAlive(pid);
+  const here = match[2] === hostTag();
+  if (here && pid === process.pid) return !writingHere.has(name);
+  return isLeftBehind(ownerState({ pid, host: here ? hostIdentity() : match[2] }), changedMs);
+}
+
+/**
+ * {@linkcode isAbandonedPartial} of a file in `dir`, with its age. The status change time
+ * counts too: setting the modification time (to the cloud's) is a change.
+ */
+async function isLeftBehindIn(dir: string, name: string): Promise<boolean> {
+  if (!PARTIAL_NAME.test(name)) return false;
+  if (isAbandonedPartial(name)) return true;
+  const info = await stat(join(dir, name)).catch(() => undefined);
+  return info !== undefined &&
+    isAbandonedPartial(name, Math.max(info.mtimeMs, info.ctimeMs || info.mtimeMs));
 }
 
 let cachedHostTag: string | undefined;
 
-/** 32 bits of this host's name, as hex: partials from other hosts are told apart. */
+/** 32 bits of this host's identity (name, boot, pid namespace), as hex: other hosts' pids are not ours. */
 function hostTag(): string {
-  return cachedHostTag ??= shortHash(hostname()).slice(0, 8);
+  return cachedHostTag ??= shortHash(hostIdentity()).slice(0, 8);
 }
 
 /**

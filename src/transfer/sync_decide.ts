@@ -30,7 +30,7 @@ export interface DecideOptions {
   direction: SyncDirection;
   /** Propagate deletions (always on for `sync`). */
   delete?: boolean;
-  /** Resolve conflicts in favour of this side; without it conflicts are left alone. */
+  /** Resolve conflicts in favor of this side; without it conflicts are left alone. */
   prefer?: ConflictPreference;
 }
 

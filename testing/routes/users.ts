@@ -5,7 +5,7 @@
  * requires `is_staff` (the PR's description), and the official SDK posts the
  * form fields `username`, `password` and `email`. The view's source (now public as
  * opengisch/QFieldCloud `docker-app/qfieldcloud/core/views/users_views.py`) was not
- * available when this was written, so the rest follows Django/DRF behaviour and is
+ * available when this was written, so the rest follows Django/DRF behavior and is
  * marked [inf] (inferred):
  * missing or invalid fields give `400 api_error`, a taken username gives
  * `409` (what HOT field-tm, the endpoint's author, handles as "already

@@ -41,7 +41,7 @@ export const upload: ActionRunner = {
       };
     }
     if (memo.checkable && memo.before === undefined) {
-      // What the cloud held before anything was sent, to recognise a version a failed try made.
+      // What the cloud held before anything was sent, to recognize a version a failed try made.
       const listed = (await ctx.listing.any()).get(action.name);
       memo.before = listed ? latestVersionOf(listed) : null;
     }
