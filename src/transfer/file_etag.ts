@@ -86,9 +86,10 @@ function etagOfSmallFile(path: string): string {
   const fd = openSync(path, "r");
   let length = 0;
   try {
-    for (let n; length < buffer.byteLength; length += n) {
-      n = readSync(fd, buffer, length, buffer.byteLength - length, null);
+    while (length < buffer.byteLength) {
+      const n = readSync(fd, buffer, length, buffer.byteLength - length, null);
       if (n === 0) break;
+      length += n;
     }
   } finally {
     closeSync(fd);
