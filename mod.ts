@@ -1,7 +1,7 @@
 /**
  * A TypeScript client for the QFieldCloud API, the cloud service that syncs
  * QGIS projects to QField. It runs wherever `fetch` does (Deno, Deno Deploy,
- * Node >= 20, Bun) and has no dependencies.
+ * Node >= 20.3, Bun) and has one dependency, `ignore`, for `.qfieldcloudignore` rules.
  *
  * Every call of the official Python SDK is here in camelCase, plus what its
  * users keep writing by hand: waiting for a job, following pages, retrying
