@@ -103,7 +103,8 @@ export interface RequestOptions {
   acceptStatuses?: readonly number[];
 }
 
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Statuses worth another try: too many requests, and the 5xx of a busy server or its proxy. */
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
 const IDEMPOTENT = new Set<HttpMethod>(["GET", "HEAD", "PUT", "DELETE"]);
 const MAX_RETRY_AFTER_MS = 60_000;
 /** Page size used when a list call follows pages by itself. */

@@ -112,13 +112,14 @@ function decodeExtValue(value: string): string | undefined {
       bytes.push(parseInt(hex, 16));
       i += 2;
     } else {
-      bytes.push(...new TextEncoder().encode(encoded[i]));
+      bytes.push(...ENCODER.encode(encoded[i]));
     }
   }
   return decoder.decode(new Uint8Array(bytes));
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const ENCODER = new TextEncoder();
 
 /**
  * Reads part header lines as Django's multipart parser does: each line is
@@ -186,7 +187,7 @@ export async function* parseMultipart(
   boundary: string,
 ): AsyncGenerator<MultipartPart> {
   const reader = body.getReader();
-  const delimiter = new TextEncoder().encode(`\r\n--${boundary}`);
+  const delimiter = ENCODER.encode(`\r\n--${boundary}`);
   // A leading CRLF lets the first boundary match the same delimiter.
   let buffer: Uint8Array = CRLF.slice();
   let done = false;

@@ -441,7 +441,6 @@ class TestServerImpl implements TestServer {
   async #pipeDown(pair: ConnPair): Promise<void> {
     const reader = pair.upstream.readable.getReader();
     const writer = pair.client.writable.getWriter();
-    let stalled = false;
     try {
       while (true) {
         const r = await reader.read();
@@ -458,13 +457,12 @@ class TestServerImpl implements TestServer {
           this.#closePair(pair);
           return;
         }
-        stalled ||= fault.stalled === true;
         if (fault.kind === "corrupt" && !(fault.passed < (fault.length ?? 0))) {
           pair.bodyFault = undefined;
         }
       }
       // A stalled body leaves the client waiting until it gives up (or the server closes).
-      if (!stalled) await writer.close();
+      if (!pair.bodyFault?.stalled) await writer.close();
     } catch {
       // the connection went away
     } finally {
@@ -523,8 +521,8 @@ class TestServerImpl implements TestServer {
       remoteAddr: this.#clientAddress(info),
       scheme: this.#tls ? "https" : "http",
     };
-    if (fault?.afterHandling && (fault.dropConnection || fault.status !== undefined)) {
-      const handled = await this.router.handle(request, context);
+    if (fault?.afterHandling) {
+      const handled = await this.#dispatch(request, url, context);
       await handled.body?.cancel().catch(() => {});
     }
     if (fault?.dropConnection) {
@@ -548,10 +546,14 @@ class TestServerImpl implements TestServer {
       const response = new Response(body ?? null, { status: fault.status, headers });
       return response;
     }
-    if (this.sso && url.pathname.startsWith(OIDC_PREFIX)) {
-      return await this.sso.provider.handle(request, url);
-    }
-    return await this.router.handle(request, context);
+    return await this.#dispatch(request, url, context);
+  }
+
+  /** Hands a request to the fake identity provider (its paths) or to the API's routes. */
+  #dispatch(request: Request, url: URL, context: RequestInfo): Promise<Response> {
+    return this.sso && url.pathname.startsWith(OIDC_PREFIX)
+      ? this.sso.provider.handle(request, url)
+      : this.router.handle(request, context);
   }
 
   #takeFault(method: string, path: string): FaultSpec | undefined {
@@ -577,6 +579,9 @@ class TestServerImpl implements TestServer {
       throw new TypeError(
         "A fault needs a status, dropConnection, truncateAfterBytes, stallAfterBytes or corruptByteAt",
       );
+    }
+    if (fault.afterHandling && fault.status === undefined && !fault.dropConnection) {
+      throw new TypeError("A fault with afterHandling needs a status or dropConnection");
     }
     const probability = fault.probability ?? 1;
     if (!(probability >= 0 && probability <= 1)) {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { asError } from "./failed_result.ts";
 import { stat } from "node:fs/promises";
 import { QfcException } from "../errors.ts";
 
@@ -75,7 +76,7 @@ export async function checkpointGpkg(
     }
   } catch (error) {
     throw new QfcGpkgCheckpointException(
-      `Could not write the -wal edits of "${path}" into it (${messageOf(error)}): ` +
+      `Could not write the -wal edits of "${path}" into it (${asError(error).message}): ` +
         "close the layer in QGIS or QField and try again",
       { cause: error },
     );
@@ -95,8 +96,4 @@ function loadSqlite(): Promise<SqliteModule | undefined> {
   // Imported on first use: a runtime without node:sqlite (Node 20) still loads the library.
   sqliteModule ??= import("node:sqlite").catch(() => undefined);
   return sqliteModule;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -9,6 +9,7 @@ import { listProjectFiles } from "./project_listing.ts";
 import { fnmatch } from "./fnmatch.ts";
 import { IGNORE_FILE_NAME, type IgnoreRules } from "./ignore_rules.ts";
 import type { TransferPlan } from "./plan.ts";
+import { byName } from "./walk.ts";
 import { FileTransferStatus } from "../types.ts";
 
 /** Plans the deletion of the project files whose names match any of `globs`. */
@@ -22,7 +23,7 @@ export async function planRemoteDeletes(
   const listed = await listProjectFiles(core, projectId, signal);
   const all = listed
     .filter((file) => globs.some((glob) => fnmatch(file.name, glob)))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort(byName);
   const matched = all.filter((file) => !ignore?.ignores(file.name));
   return {
     actions: matched.map((file) => ({

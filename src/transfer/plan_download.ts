@@ -18,6 +18,7 @@ import { fastStat } from "./fast_stat.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
 import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
+import { byName } from "./walk.ts";
 import type { OrderedPlan, TransferAction } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
 import { resolveLocalPath } from "./remote_names.ts";
@@ -57,7 +58,7 @@ export async function planDownload(
   const rules = await loadIgnoreRules(localDir);
   const selected = files
     .filter((file) => passesFilter(file.name, globs) && !rules?.ignores(file.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort(byName);
   const settled: TransferResult[] = [];
   const candidates: TransferAction[] = [];
   // Refuse hostile names before anything touches the disk.

@@ -10,7 +10,7 @@ import type { RequestCore } from "../http.ts";
 import { FileTransferStatus, FileTransferType, type RemoteFile } from "../types.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
 import { folderProblem } from "./folder_problem.ts";
-import { type IgnoreRules, loadIgnoreRules } from "./ignore_rules.ts";
+import { loadIgnoreRules } from "./ignore_rules.ts";
 import { filterGlobs, passesFilter } from "./name_filter.ts";
 import type { OrderedPlan, TransferAction } from "./plan.ts";
 import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
@@ -34,19 +34,16 @@ export async function planUpload(
   const type = options.type ?? FileTransferType.PROJECT;
   const globs = filterGlobs(options.filter);
   let local: LocalFile[];
-  let rules: IgnoreRules | undefined;
   try {
-    local = await walkLocalFiles(localDir);
-    rules = await loadIgnoreRules(localDir);
+    // The folder's ignore rules skip whole ignored folders during the walk.
+    local = await walkLocalFiles(localDir, await loadIgnoreRules(localDir));
   } catch (error) {
     const problem = await folderProblem(localDir, error);
     throw new QfcException(`Cannot read the local folder "${localDir}": ${problem}`, {
       cause: error,
     });
   }
-  const files = local.filter((file) =>
-    passesFilter(file.name, globs) && !rules?.ignores(file.name)
-  );
+  const files = local.filter((file) => passesFilter(file.name, globs));
   const settled: TransferResult[] = [];
   const candidates: LocalFile[] = [];
   for (const file of files) {

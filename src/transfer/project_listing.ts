@@ -41,11 +41,6 @@ export class SharedListing {
     this.#signal = signal;
   }
 
-  /** Requests made so far (for tests and figures). */
-  get requests(): number {
-    return this.#started;
-  }
-
   /** A mark taken now (when a try fails): {@linkcode after} gives a listing started later. */
   mark(): ListingMark {
     return this.#started;

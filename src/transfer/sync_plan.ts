@@ -11,6 +11,7 @@ import { FileTransferStatus } from "../types.ts";
 import { QfcException } from "../errors.ts";
 import { parseCloudTime } from "./cloud_mtime.ts";
 import { filterGlobs, passesFilter } from "./name_filter.ts";
+import { failedResult } from "./failed_result.ts";
 import { latestVersionOf, listProjectFiles } from "./project_listing.ts";
 import { checkpointGpkg, walHasFrames } from "./gpkg_checkpoint.ts";
 import { isGeoPackage } from "./local_backup.ts";
@@ -195,14 +196,7 @@ export async function prepareSync(
   const fail = (name: string, localPath: string | undefined, size: number, error: Error) => {
     failed.add(name);
     settledActions.set(name, kindOf(name));
-    settled.push({
-      name,
-      localPath,
-      size,
-      status: FileTransferStatus.FAILED,
-      reason: error.message.split("\n")[0],
-      error,
-    });
+    settled.push(failedResult({ name, localPath, size, status: FileTransferStatus.FAILED }, error));
   };
 
   const names = new Set([...locals.keys(), ...remotes.keys()]);
@@ -288,13 +282,12 @@ export async function prepareSync(
         if (direction !== "push") {
           const error = new QfcException(target.problem);
           actionsOfSettled.set(name, "download");
-          conflictSettled.push({
-            name,
-            size: remote?.size ?? 0,
-            status: FileTransferStatus.FAILED,
-            reason: error.message,
-            error,
-          });
+          conflictSettled.push(
+            failedResult(
+              { name, size: remote?.size ?? 0, status: FileTransferStatus.FAILED },
+              error,
+            ),
+          );
         }
         continue;
       }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { asError } from "./failed_result.ts";
 import {
   closeSync,
   mkdirSync,
@@ -24,10 +25,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { QfcException } from "../errors.ts";
-import { LOCK_FILE_NAME } from "./folder_lock.ts";
-
-/** The folder below a local project folder that holds the sync state, backups and caches. */
-export const STATE_DIR_NAME = ".qfieldcloud";
+import { LOCK_FILE_NAME, STATE_DIR_NAME } from "./folder_lock.ts";
+export { STATE_DIR_NAME };
 
 const SNAPSHOT_NAME = "sync-state.json";
 const JOURNAL_NAME = "sync-state.journal";
@@ -139,7 +138,7 @@ export class SyncStateStore {
         refuseOther(readJournal(dir, new Map()).bound);
         return {
           store: new SyncStateStore(dir, binding, bases, false, snapshotPath),
-          warning: `Could not read the sync state "${snapshotPath}" (${messageOf(error)}); ` +
+          warning: `Could not read the sync state "${snapshotPath}" (${asError(error).message}); ` +
             `treating every file as never synced (it is kept as "${SNAPSHOT_NAME}${CORRUPT_MARK}…")`,
         };
       }
@@ -320,8 +319,4 @@ function sameBinding(a: SyncBinding, b: SyncBinding): boolean {
 
 function normalizeServer(url: string): string {
   return url.replace(/\/+$/, "").toLowerCase();
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { readdir } from "node:fs/promises";
+import type { IgnoreRules } from "./ignore_rules.ts";
 import { isIgnoredLocalName, scanLocalFiles } from "./local_scan.ts";
 
 export { isIgnoredLocalName };
@@ -48,6 +49,13 @@ export function uploadOrder(a: { name: string } | string, b: { name: string } | 
   const qx = isQgisProjectFile(x);
   const qy = isQgisProjectFile(y);
   if (qx !== qy) return qx ? 1 : -1;
+  return byName(x, y);
+}
+
+/** Orders names by their UTF-16 code units, as the plans list files. */
+export function byName(a: { name: string } | string, b: { name: string } | string): number {
+  const x = typeof a === "string" ? a : a.name;
+  const y = typeof b === "string" ? b : b.name;
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -57,7 +65,8 @@ export function uploadOrder(a: { name: string } | string, b: { name: string } | 
  * push, pull and sync ({@linkcode scanLocalFiles}), with its name rules
  * ({@linkcode isIgnoredLocalName}). Whole ignored folders are skipped.
  * Symbolic links are followed to files, not to folders (no loops). A missing
- * `localDir` is an error.
+ * `localDir` is an error. With `rules` (a folder's `.qfieldcloudignore`), what
+ * they ignore is left out.
  *
  * @example
  * ```ts
@@ -65,8 +74,12 @@ export function uploadOrder(a: { name: string } | string, b: { name: string } | 
  * for (const file of await walkLocalFiles("./my-project")) console.log(file.name, file.size);
  * ```
  */
-export async function walkLocalFiles(localDir: string): Promise<LocalFile[]> {
-  await readdir(localDir); // A missing folder is an error here, not an empty list.
-  const files = await scanLocalFiles(localDir);
+export async function walkLocalFiles(
+  localDir: string,
+  rules?: IgnoreRules,
+): Promise<LocalFile[]> {
+  const files = await scanLocalFiles(localDir, rules);
+  // The scan takes a missing folder for an empty one; here it is an error.
+  if (files.length === 0) await readdir(localDir);
   return files.map(({ name, localPath, size }) => ({ name, localPath, size })).sort(uploadOrder);
 }

@@ -6,9 +6,7 @@
  * @module
  */
 import { QfcRequestException } from "../../errors.ts";
-
-/** Statuses worth another try. */
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+import { RETRY_STATUSES } from "../../http.ts";
 
 /** Whether a request failed in a way worth another try: no answer, 429 or a 5xx of a proxy. */
 export function isRetryableRequestFailure(error: unknown): boolean {
