@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { runPool } from "./pool.ts";
 import { QfcException, QfcRequestException } from "./errors.ts";
 import { DEFAULT_PAGINATION_LIMIT, type Pagination } from "./pagination.ts";
 import { VERSION } from "./version.ts";
@@ -267,7 +268,7 @@ export class RequestCore {
       const { limit } = first.next;
       const offsets: number[] = [];
       for (let offset = first.next.offset; offset < total; offset += limit) offsets.push(offset);
-      const pages = await mapConcurrently(
+      const pages = await runPool(
         offsets,
         LIST_PAGE_CONCURRENCY,
         (offset) => this.#page<T>(options, limit, offset),
@@ -414,36 +415,6 @@ function toParam(value: QueryValue): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "boolean") return value ? "1" : "0";
   return String(value);
-}
-
-/**
- * Maps `inputs` with at most `concurrency` calls of `fn` running at once; the results keep
- * the inputs' order. After a failure no new call starts, and the first failure is thrown.
- */
-async function mapConcurrently<I, O>(
-  inputs: readonly I[],
-  concurrency: number,
-  fn: (input: I) => Promise<O>,
-): Promise<O[]> {
-  const results = new Array<O>(inputs.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < inputs.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(inputs[index]);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const workers = Array.from({ length: Math.min(concurrency, inputs.length) }, worker);
-  const settled = await Promise.allSettled(workers);
-  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (rejected) throw rejected.reason;
-  return results;
 }
 
 function withPage(options: RequestOptions, limit: number, offset: number): RequestOptions {

@@ -122,6 +122,12 @@ export interface SsoLogin {
 
 /** Options of {@linkcode useSsoSession}. */
 export interface UseSsoSessionOptions {
+  /**
+   * Gets a new session for the one the server no longer accepts. Default
+   * {@linkcode renewSsoSession}; a caller that shares a stored session between processes
+   * can take one another process has already renewed instead.
+   */
+  renew?: (session: SsoSession) => Promise<SsoSession>;
   /** Called with the new session after each silent renewal, e.g. to store it. */
   onRenewed?: (session: SsoSession) => void | Promise<void>;
 }
@@ -326,7 +332,7 @@ export function useSsoSession(
   let current = session;
   const auth = new SessionAuth(session.cookies, {
     renew: async () => {
-      current = await renewSsoSession(client, current);
+      current = await (options.renew ?? ((old) => renewSsoSession(client, old)))(current);
       await options.onRenewed?.(current);
       return current.cookies;
     },

@@ -49,18 +49,21 @@ Deno.test("download-files into a folder that cannot be created: one error, exit 
       expect((await s.run(["download-files", id, target, "--dry-run"])).code).toBe(0);
       await expect(Deno.stat(target)).rejects.toThrow(Deno.errors.NotFound);
     });
-    await t.step("where creating folders is not permitted", async () => {
-      // Root may write anywhere but in /sys; anyone else is refused a read-only folder.
-      const readOnly = join(dir, "read-only");
-      await Deno.mkdir(readOnly, { mode: 0o500 });
-      const target = Deno.uid() === 0 ? "/sys/qfc-cli-test/out" : join(readOnly, "out");
-      if (Deno.uid() === 0 && Deno.build.os !== "linux") return;
-      const line = oneErrorLine(await s.run(["download-files", id, target]));
-      expect(line).toMatch(
-        new RegExp(
-          `^error: Cannot download into "${target}": (permission denied|operation not permitted)`,
-        ),
-      );
+    await t.step({
+      name: "where creating folders is not permitted",
+      ignore: Deno.uid() === 0 && Deno.build.os !== "linux",
+      fn: async () => {
+        // Root may write anywhere but in /sys; anyone else is refused a read-only folder.
+        const readOnly = join(dir, "read-only");
+        await Deno.mkdir(readOnly, { mode: 0o500 });
+        const target = Deno.uid() === 0 ? "/sys/qfc-cli-test/out" : join(readOnly, "out");
+        const line = oneErrorLine(await s.run(["download-files", id, target]));
+        expect(line).toMatch(
+          new RegExp(
+            `^error: Cannot download into "${target}": (permission denied|operation not permitted)`,
+          ),
+        );
+      },
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,7 +1,7 @@
 import { expect } from "expect";
 import { join, resolve } from "node:path";
 import { multipartFileBody } from "../src/transfer/multipart.ts";
-import { runPool } from "../src/transfer/pool.ts";
+import { runPool } from "../src/pool.ts";
 import { ProgressTracker, type TransferProgressEvent } from "../src/transfer/progress.ts";
 import { remoteNameProblem, resolveLocalPath } from "../src/transfer/remote_names.ts";
 import {

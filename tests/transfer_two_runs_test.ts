@@ -75,7 +75,9 @@ Deno.test("two download-files runs into one folder never leave wrong bytes", asy
         new RequestCore({ url: server.url, token: env.QFIELDCLOUD_TOKEN })
       );
       const results = await Promise.all(cores.map((core) => downloadProject(core, id, dir)));
+      for (const run of results) expect(run).toHaveLength(files.size);
       for (const r of results.flat()) expect(r.status).not.toBe("FAILED");
+      for (const [name] of files) await Deno.stat(join(dir, name));
       expect(await wrongFiles(dir)).toEqual([]);
       expect(await partialsLeft(dir)).toEqual([]);
       expect(resumes()).toEqual(["bytes=8388608-"]);

@@ -18,8 +18,8 @@ import {
   type FetchLike,
   QfcRequestException,
   renewSsoSession,
-  SessionAuth,
   type SsoSession,
+  useSsoSession,
   VERSION,
 } from "../../mod.ts";
 import { ExitCode } from "./exit_codes.ts";
@@ -284,12 +284,11 @@ export class CliContext {
    * refresh token is good once).
    */
   #useSession(client: Client, session: SsoSession): void {
-    let current = session;
-    this.addSessionSecrets(current);
-    client.core.auth = new SessionAuth(current.cookies, {
-      renew: async () => {
+    this.addSessionSecrets(session);
+    useSsoSession(client, session, {
+      renew: async (current) => {
         try {
-          current = await this.credentials.locked(async () => {
+          return await this.credentials.locked(async () => {
             const saved = (await this.credentials.peek(client.url))?.sso;
             const savedSession = saved?.cookies?.sessionid;
             if (savedSession && savedSession !== current.cookies.sessionid) return saved!;
@@ -300,11 +299,12 @@ export class CliContext {
         } catch (error) {
           throw renewalFailure(client.url, error);
         }
+      },
+      onRenewed: (current) => {
         this.addSessionSecrets(current);
         if (this.stored) {
           this.stored = { ...this.stored, sso: current, expires_at: current.expiresAt ?? null };
         }
-        return current.cookies;
       },
     });
   }

@@ -7,8 +7,10 @@
 
 import {
   QfcException,
+  QfcFolderBoundException,
   QfcFolderBusyException,
   QfcJobFailedException,
+  QfcMassDeletionException,
   QfcRequestException,
   QfcTimeoutException,
 } from "../../mod.ts";
@@ -300,6 +302,11 @@ export function describeError(error: unknown, context: ErrorContext = {}): Error
     message = error.message;
   } else if (error instanceof QfcFolderBusyException) {
     exitCode = ExitCode.BUSY;
+    message = error.message;
+  } else if (
+    error instanceof QfcFolderBoundException || error instanceof QfcMassDeletionException
+  ) {
+    exitCode = ExitCode.SYNC_REFUSED;
     message = error.message;
   } else if (error instanceof QfcTimeoutException) {
     exitCode = ExitCode.TIMEOUT;

@@ -18,7 +18,7 @@ import { failedResult } from "./failed_result.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { IdleWatchdog } from "./idle_watchdog.ts";
 import type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
-import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { DEFAULT_CONCURRENCY, runPool } from "../pool.ts";
 import { ProgressTracker, type TransferOperation } from "./progress.ts";
 import { SharedListing } from "./project_listing.ts";
 import { verificationOf } from "./verification.ts";

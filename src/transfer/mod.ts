@@ -17,7 +17,7 @@ export {
   type MultipartFileBodyOptions,
 } from "./multipart.ts";
 export type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
-export { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+export { DEFAULT_CONCURRENCY, runPool } from "../pool.ts";
 export { ProgressTracker, type TransferOperation, type TransferProgressEvent } from "./progress.ts";
 export { MAX_REMOTE_NAME_LENGTH, remoteNameProblem, resolveLocalPath } from "./remote_names.ts";
 export type {

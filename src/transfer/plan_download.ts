@@ -20,7 +20,7 @@ import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
 import { byName } from "./walk.ts";
 import type { OrderedPlan, TransferAction } from "./plan.ts";
-import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { DEFAULT_CONCURRENCY, runPool } from "../pool.ts";
 import { resolveLocalPath } from "./remote_names.ts";
 import type { DownloadableFile, DownloadFilesOptions, TransferResult } from "./types.ts";
 

@@ -13,7 +13,7 @@ import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
 import { filterGlobs, passesFilter } from "./name_filter.ts";
 import type { OrderedPlan, TransferAction } from "./plan.ts";
-import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { DEFAULT_CONCURRENCY, runPool } from "../pool.ts";
 import { latestVersionOf, listProjectFiles } from "./project_listing.ts";
 import { remoteNameProblem } from "./remote_names.ts";
 import type { TransferResult, UploadFilesOptions } from "./types.ts";

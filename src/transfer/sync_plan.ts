@@ -19,7 +19,7 @@ import { HashCache } from "./hash_cache.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";
 import { scanLocalFiles, type ScannedFile, statScanned } from "./local_scan.ts";
 import type { TransferAction, TransferActionKind, TransferPlan } from "./plan.ts";
-import { DEFAULT_CONCURRENCY, runPool } from "./pool.ts";
+import { DEFAULT_CONCURRENCY, runPool } from "../pool.ts";
 import { remoteNameProblem, resolveLocalPath } from "./remote_names.ts";
 import {
   type ConflictPreference,

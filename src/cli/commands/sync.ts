@@ -10,8 +10,6 @@ import { stat } from "node:fs/promises";
 import { type CommandUnknownOpts, Option } from "@commander-js/extra-typings";
 import {
   FileTransferStatus,
-  QfcFolderBoundException,
-  QfcMassDeletionException,
   type SyncDirection,
   type SyncPlan,
   type SyncReport,
@@ -124,11 +122,6 @@ export function registerSyncCommands(program: CommandUnknownOpts, ctx: CliContex
           onWarning: (message) => ctx.out.warn(message),
           onPlan: (plan) => printPlan(ctx, plan),
         });
-      } catch (error) {
-        if (error instanceof QfcFolderBoundException || error instanceof QfcMassDeletionException) {
-          throw new CliError(error.message, ExitCode.SYNC_REFUSED, { cause: error });
-        }
-        throw error;
       } finally {
         progress.finish();
       }
