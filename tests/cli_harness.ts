@@ -61,10 +61,16 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
       stderr += prompt + "\n";
       return Promise.resolve(options.secret ?? "");
     },
-    askLine: (prompt) => {
-      stderr += prompt + "\n";
-      return Promise.resolve(options.answer ?? "");
-    },
+    // The answer to a question, then the end of input; without one, lines come from `stdin`.
+    ...(options.answer === undefined ? {} : {
+      readLine: (() => {
+        const lines: (string | null)[] = [options.answer];
+        return () => {
+          stderr += "\n"; // the terminal's echo of Enter
+          return Promise.resolve(lines.shift() ?? null);
+        };
+      })(),
+    }),
     env: (name) => env[name] || undefined,
     os: options.os ?? "linux",
     home: "/nonexistent-home",

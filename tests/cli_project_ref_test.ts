@@ -133,7 +133,7 @@ Deno.test("delete-project asks on a terminal, --yes skips, no prompt without a t
       stdout: { write: () => {}, isTerminal: false },
       stderr: { write: (text) => stderr += text, isTerminal: false },
       stdinIsTerminal: true,
-      askLine: () => {
+      readLine: () => {
         setTimeout(() => controller.abort(new DOMException("Interrupted", "AbortError")), 0);
         return new Promise(() => {}); // the user never answers
       },

@@ -7,7 +7,7 @@
  */
 
 import type { FetchLike } from "../../mod.ts";
-import { readLineFromStdin, readSecretFromTerminal } from "./terminal_input.ts";
+import { readSecretFromTerminal } from "./terminal_input.ts";
 
 /** A sink for text, such as standard output. */
 export interface TextSink {
@@ -33,8 +33,6 @@ export interface CliIo {
   readLine(): Promise<string | null>;
   /** Prompts on stderr and reads one line from the terminal without echoing it. */
   readSecret(prompt: string): Promise<string>;
-  /** Prompts on stderr and reads one line from standard input (a confirmation). */
-  askLine(prompt: string): Promise<string>;
   /** Reads an environment variable; empty values count as unset. */
   env(name: string): string | undefined;
   /** Operating system, as `Deno.build.os` names it. */
@@ -196,7 +194,6 @@ export function denoIo(): CliIo {
     readStdin: () => new Response(Deno.stdin.readable).text(),
     readLine: lazyStdinLines(),
     readSecret: (prompt) => readSecretFromTerminal(prompt),
-    askLine: (prompt) => readLineFromStdin(prompt),
     env,
     os,
     home: os === "windows" ? env("USERPROFILE") : env("HOME"),

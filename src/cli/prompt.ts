@@ -49,23 +49,23 @@ export async function resolvePassword(io: CliIo, sources: PasswordSources): Prom
 }
 
 /**
- * Asks a question on the terminal and returns the answer line. Ctrl-C (the run's
- * abort signal) ends the wait at once, although the line is still being read.
+ * Asks a question on stderr and returns the next line of standard input, or `null`
+ * at its end. Ctrl-C (the run's abort signal) ends the wait at once, although the
+ * line is still being read.
  *
  * @example
  * ```ts ignore
  * const answer = await askLine(ctx.io, "Type alice/survey to confirm: ");
  * ```
  */
-export function askLine(io: CliIo, prompt: string): Promise<string> {
+export function askLine(io: CliIo, prompt: string): Promise<string | null> {
+  io.stderr.write(prompt);
   const signal = io.signal;
-  if (!signal) return io.askLine(prompt);
+  if (!signal) return io.readLine();
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    io.askLine(prompt).then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
+    io.readLine().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }

@@ -1,6 +1,6 @@
 /**
- * Reading a line from the terminal, with or without echo: what the CLI's `denoIo` asks
- * the user with.
+ * Reading a secret from the terminal without echo: how the CLI's `denoIo` asks for a
+ * password.
  *
  * @module
  */
@@ -39,27 +39,4 @@ export async function readSecretFromTerminal(prompt: string): Promise<string> {
     Deno.stderr.writeSync(encoder.encode("\n"));
   }
   return chars.join("");
-}
-
-/**
- * Prompts on stderr and reads one line from standard input, echoed as typed;
- * for confirmations. The end of input counts as an empty answer.
- *
- * @example
- * ```ts ignore
- * import { readLineFromStdin } from "./terminal_input.ts";
- * const answer = await readLineFromStdin("Type the name to confirm: ");
- * ```
- */
-export async function readLineFromStdin(prompt: string): Promise<string> {
-  Deno.stderr.writeSync(new TextEncoder().encode(prompt));
-  const bytes: number[] = [];
-  const buffer = new Uint8Array(1);
-  // One byte at a time, so nothing after the line is consumed.
-  while (true) {
-    const n = await Deno.stdin.read(buffer);
-    if (n === null || buffer[0] === 0x0a) break;
-    bytes.push(buffer[0]);
-  }
-  return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
 }

@@ -153,8 +153,8 @@ export function multipartFileBody(
     async cancel() {
       await closeFile();
     },
-    // Nothing is opened (file, hash workers) before the first read: a body built only for its
-    // headers, and never read, holds nothing.
+    // Nothing is opened (file, hash workers) before the first read: a body that is never
+    // sent (a request refused before it) holds nothing.
   }, { highWaterMark: 0 });
   return { stream, headers, length };
 }
@@ -208,6 +208,21 @@ export async function multipartFileBytes(
   }
   bytes.set(tail, head.byteLength + size);
   return { bytes, headers, length };
+}
+
+/**
+ * The headers of the body {@linkcode multipartFileBody} builds with the same options
+ * (give a `boundary`, or the two differ), without opening the file.
+ *
+ * @example
+ * ```ts
+ * import { multipartHeaders } from "./multipart.ts";
+ * multipartHeaders({ filename: "a.txt", size: 3, boundary: "b" })["Content-Type"];
+ * // "multipart/form-data; boundary=b"
+ * ```
+ */
+export function multipartHeaders(options: MultipartFileBodyOptions): Record<string, string> {
+  return frameOf(options).headers;
 }
 
 /** The part head and the closing tail around the file bytes, and the body's headers. */

@@ -187,7 +187,7 @@ export function registerProjectCommands(program: CommandUnknownOpts, ctx: CliCon
           `Delete project "${fullName}" (${projectId}) with all its files, jobs and packages?\n` +
             `Type ${fullName} to confirm: `,
         );
-        if (answer.trim() !== fullName) {
+        if (answer?.trim() !== fullName) {
           throw new CliError(`Not deleted: the answer was not "${fullName}"`, ExitCode.FAILURE, {
             hint: "Pass --yes to delete without the question",
           });

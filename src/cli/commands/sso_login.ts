@@ -23,6 +23,7 @@ import { CliError, CliUsageError } from "../errors.ts";
 import { ExitCode } from "../exit_codes.ts";
 import type { CliIo } from "../io.ts";
 import type { Output } from "../output.ts";
+import { askLine } from "../prompt.ts";
 import { openBrowser } from "../browser.ts";
 import { type CaughtRedirect, listenForRedirect, type LoopbackListener } from "../loopback.ts";
 
@@ -72,8 +73,7 @@ async function chooseProvider(
   }
   providers.forEach((p, i) => ctx.io.stderr.write(`  ${i + 1}. ${p.name} (${p.id})\n`));
   while (true) {
-    ctx.io.stderr.write(`Sign in with [1-${providers.length}]: `);
-    const answer = await ctx.io.readLine();
+    const answer = await askLine(ctx.io, `Sign in with [1-${providers.length}]: `);
     if (answer === null) throw new CliUsageError("No provider chosen");
     const chosen = providers[Number(answer.trim()) - 1] ??
       providers.find((p) => p.id === answer.trim());

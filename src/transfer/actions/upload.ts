@@ -16,7 +16,7 @@ import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { childController } from "../child_abort.ts";
 import { reasonOf } from "../failed_result.ts";
 import { etagOfFileOfSize } from "../file_etag.ts";
-import { multipartFileBody, multipartFileBytes } from "../multipart.ts";
+import { multipartFileBody, multipartFileBytes, multipartHeaders } from "../multipart.ts";
 import type { TransferAction } from "../plan.ts";
 import { latestVersionOf, type ListingMark } from "../project_listing.ts";
 import type { ActionContext, ActionOutcome, ActionRunner } from "./context.ts";
@@ -185,7 +185,7 @@ async function sendOnce(
   const response = await ctx.core.request({
     method: "POST",
     path: [...uploadPath(ctx.projectId, ctx.type, ctx.jobId), name],
-    headers: small?.headers ?? multipartFileBody(localPath, body).headers,
+    headers: small?.headers ?? multipartHeaders(body),
     body: () => {
       if (small) return small.bytes;
       return multipartFileBody(localPath, {
