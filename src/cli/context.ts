@@ -157,6 +157,15 @@ export class CliContext {
     return this.#globals;
   }
 
+  /**
+   * Whether this run logs in by itself: a username with a password (or a username given as
+   * an argument, prompted for its password), even when a token is set, as the Python CLI does.
+   */
+  get implicitLogin(): boolean {
+    const globals = this.globals;
+    return Boolean(globals.username) && (Boolean(globals.password) || globals.usernameFromArgs);
+  }
+
   /** True once the global options are parsed. */
   get ready(): boolean {
     return this.#globals !== undefined;
@@ -235,8 +244,8 @@ export class CliContext {
     const client = this.#client;
     if (auth === false || client.core.auth) return client;
     const globals = this.globals;
-    // A username with a password logs in even when a token is set, as the Python CLI does.
-    if (auth === true && globals.username && (globals.password || globals.usernameFromArgs)) {
+    // `globals.username` once more, for the type: implicitLogin implies it.
+    if (auth === true && globals.username && this.implicitLogin) {
       const password = await resolvePassword(this.io, {
         username: globals.username,
         given: globals.password,

@@ -133,21 +133,19 @@ export function registerAuthCommands(program: CommandUnknownOpts, ctx: CliContex
     .action(async () => {
       const globals = ctx.globals;
       const stored = await ctx.credentials.peek(globals.url).catch(() => undefined);
-      const implicitLogin = globals.username !== undefined &&
-        (globals.password !== undefined || globals.usernameFromArgs);
-      if (!stored && !globals.token && !implicitLogin) {
+      if (!stored && !globals.token && !ctx.implicitLogin) {
         const removed = await ctx.credentials.remove(globals.url);
         ctx.out.result({ detail: "Not logged in.", credentials_removed: removed }, () => {
           ctx.out.line(`Not logged in to ${globals.url}; nothing to do.`);
         });
         return;
       }
-      if (stored?.sso && !globals.token && !implicitLogin) {
+      if (stored?.sso && !globals.token && !ctx.implicitLogin) {
         await forgetSsoSession(ctx, stored.sso.provider.name);
         return;
       }
       const usable = await ctx.credentials.get(globals.url).catch(() => undefined);
-      if (stored && !usable && !globals.token && !implicitLogin) {
+      if (stored && !usable && !globals.token && !ctx.implicitLogin) {
         // An expired token expires nothing on the server: forget it, ask nothing.
         const removed = await ctx.credentials.remove(globals.url);
         ctx.out.result(
