@@ -166,8 +166,13 @@ export class RequestCore {
 
   /** Builds the URL of a path below the base URL, each piece percent-encoded, with the trailing slash. */
   buildUrl(path: readonly string[], query?: Record<string, QueryValue>): URL {
-    const pieces = path.flatMap((segment) => segment.split("/")).filter((p) => p !== "");
-    const url = new URL(this.baseUrl + pieces.map(encodeURIComponent).join("/") + "/");
+    let text = this.baseUrl;
+    for (const segment of path) {
+      for (const piece of segment.split("/")) {
+        if (piece !== "") text += `${encodeURIComponent(piece)}/`;
+      }
+    }
+    const url = new URL(text);
     for (const [key, value] of Object.entries(query ?? {})) {
       const text = toParam(value);
       if (text !== undefined) url.searchParams.append(key, text);
@@ -193,9 +198,9 @@ export class RequestCore {
     let renewed = false;
     for (let attempt = 1;; attempt++) {
       let response: Response;
-      const sent = new Headers();
+      let sent: Headers;
       try {
-        response = await this.#send(method, url, options, auth, sent);
+        ({ response, sent } = await this.#send(method, url, options, auth));
       } catch (error) {
         this.#throwIfAborted(options.signal);
         if (attempt < attempts) {
@@ -329,13 +334,11 @@ export class RequestCore {
     url: URL,
     options: RequestOptions,
     auth: Authenticator | undefined,
-    sent: Headers,
-  ): Promise<Response> {
+  ): Promise<{ response: Response; sent: Headers }> {
     const headers = new Headers(options.headers);
     headers.set("User-Agent", this.#userAgent);
     if (!headers.has("Accept")) headers.set("Accept", "application/json");
     auth?.apply(headers, method, url);
-    for (const [name, value] of headers) sent.set(name, value);
     let body: BodyInit | undefined;
     if (options.form) {
       const form = new URLSearchParams();
@@ -373,7 +376,8 @@ export class RequestCore {
         ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
       } as RequestInit);
       auth?.observe?.(response);
-      return response;
+      // The headers as sent, for a renewal after a 401 (`fetch` copies them: never changed since).
+      return { response, sent: headers };
     } finally {
       clearTimeout(timer);
     }

@@ -34,3 +34,37 @@ Deno.test("DirSnapshot lists each directory once and rules out only absent names
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("DirSnapshot finds the names with a prefix among thousands, as a filter would", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const names: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      names.push(`f${i}.bin`, `.qfc-${(i % 50).toString(16)}-${i}.part`);
+    }
+    names.push("a", "ab", "abc", "b", "\u00e9t\u00e9", "\u{1F600}.txt", "Z");
+    for (const name of names) await Deno.writeFile(`${dir}/${name}`, new Uint8Array());
+    const snapshot = new DirSnapshot();
+    const prefixes = [
+      "",
+      "a",
+      "ab",
+      "abc",
+      "abcd",
+      "f1",
+      "f2999",
+      ".qfc-",
+      ".qfc-1",
+      ".qfc-31-",
+      "\u00e9",
+      "\u{1F600}",
+      "~",
+    ];
+    for (const prefix of prefixes) {
+      const expected = names.filter((n) => n.startsWith(prefix)).sort();
+      expect((await snapshot.entriesStartingWith(dir, prefix)).sort()).toEqual(expected);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

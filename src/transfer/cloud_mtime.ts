@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { utimes } from "node:fs/promises";
+import { setFileTimes } from "./fast_fs.ts";
 
 /** `dd.mm.YYYY HH:MM:SS UTC`, the form of the listings' `last_modified`. */
 const LISTED_TIME = /^(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2}) UTC$/;
@@ -40,5 +40,5 @@ export function parseCloudTime(text: string | undefined): Date | undefined {
 /** Sets the modification time of `path` to the cloud's `lastModified`, when it can be read. */
 export async function setCloudMtime(path: string, lastModified: string | undefined): Promise<void> {
   const mtime = parseCloudTime(lastModified);
-  if (mtime) await utimes(path, new Date(), mtime);
+  if (mtime) await setFileTimes(path, new Date(), mtime);
 }

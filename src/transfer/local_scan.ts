@@ -3,13 +3,13 @@
  * considers, with the stat fields the hash cache is keyed by.
  *
  * The walk is synchronous: for 20,000 files, a promise per `stat` costs
- * seconds where synchronous calls take a fraction of one (`fast_stat.ts`).
+ * seconds where synchronous calls take a fraction of one (`fast_fs.ts`).
  *
  * @module
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fastStat } from "./fast_stat.ts";
+import { fastStat } from "./fast_fs.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
 
 /**

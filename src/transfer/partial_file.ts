@@ -92,8 +92,7 @@ export async function claimPartial(
   prefix: string,
   names: readonly string[],
 ): Promise<PartialFile> {
-  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(16).padStart(8, "0");
-  const mine = `${prefix}.${process.pid}-${hostTag()}-${random}${TEMP_SUFFIX}`;
+  const mine = `${prefix}.${process.pid}-${hostTag()}-${nextTag()}${TEMP_SUFFIX}`;
   // Ours before the rename: another download in this process must not see it as abandoned.
   writingHere.add(mine);
   const owned = (takenOver: boolean): PartialFile => ({
@@ -170,6 +169,15 @@ async function isLeftBehindIn(dir: string, name: string): Promise<boolean> {
   const info = await stat(join(dir, name)).catch(() => undefined);
   return info !== undefined &&
     isAbandonedPartial(name, Math.max(info.mtimeMs, info.ctimeMs || info.mtimeMs));
+}
+
+/** A random start, then one more per partial: unique in this process, unlikely to repeat a name of an earlier one. */
+let tagCounter = crypto.getRandomValues(new Uint32Array(1))[0];
+
+/** 8 hex digits naming one partial file of this process (a random number per call cost more). */
+function nextTag(): string {
+  tagCounter = (tagCounter + 1) >>> 0;
+  return tagCounter.toString(16).padStart(8, "0");
 }
 
 let cachedHostTag: string | undefined;

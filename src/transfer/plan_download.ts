@@ -14,7 +14,7 @@ import { failedResult } from "./failed_result.ts";
 import { filterGlobs, passesFilter } from "./name_filter.ts";
 import { DirSnapshot } from "./dir_snapshot.ts";
 import { obstacle } from "./download_errors.ts";
-import { fastStat } from "./fast_stat.ts";
+import { fastStat } from "./fast_fs.ts";
 import { etagOfFileOfSize } from "./file_etag.ts";
 import { folderProblem } from "./folder_problem.ts";
 import { loadIgnoreRules } from "./ignore_rules.ts";

@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { type FileHandle, lstat, mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { QfcException, QfcRequestException } from "../../errors.ts";
 import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { setCloudMtime } from "../cloud_mtime.ts";
+import { renamePath, writeWholeFile } from "../fast_fs.ts";
 import { childController } from "../child_abort.ts";
 import { reasonOf } from "../failed_result.ts";
 import { BodyInterrupted, fileInTheWay, obstacle, RestartDownload } from "../download_errors.ts";
@@ -158,7 +159,7 @@ async function putInPlace(action: TransferAction, temp: string): Promise<void> {
     );
   }
   try {
-    await rename(temp, action.localPath);
+    await renamePath(temp, action.localPath);
   } catch (error) {
     // The old file and its sidecars go back together: they belong to each other.
     await moveBack(moved).catch(() => {});
@@ -308,7 +309,7 @@ async function fetchInto(
         // Each chunk is on disk before the next is read: a break keeps every byte received so far
         // for the resume. (Writes of 1 MiB batches beside the reads cost more CPU in the kernel.)
         if (inOneCall) {
-          await writeFile(temp, chunk);
+          await writeWholeFile(temp, chunk);
           writtenInOneCall = true;
         } else {
           file ??= await openTemp();
