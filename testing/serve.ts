@@ -132,7 +132,12 @@ export function parseServeArgs(args: readonly string[]): ServeCommand {
     throw new ServeArgsError(describeParseError(error as Error & { code?: string }));
   }
   if (values.help) return { kind: "help" };
-  const options: TestServerOptions = { port: 0, users: [], organizations: [] };
+  const options: TestServerOptions = {
+    port: 0,
+    users: [],
+    organizations: [],
+    logRequests: false,
+  };
   const text = (name: string) => values[name] as string | undefined;
   if (text("port") !== undefined) options.port = portValue("--port", text("port")!);
   for (const value of (values.user as string[] | undefined) ?? []) {

@@ -48,6 +48,12 @@ export interface TestServerOptions {
   latencyMs?: number;
   /** Single sign-on mode: a fake OpenID Connect provider at `/oidc/` and session logins. */
   sso?: TestSsoOptions;
+  /**
+   * Keep every request in {@linkcode TestServer.requests} (default true). A server that runs
+   * for long in a process of its own (`serve.ts`) turns it off: nobody reads the log there,
+   * and it grows by about 1 KiB per request.
+   */
+  logRequests?: boolean;
 }
 
 /** Options of the single sign-on mode (see {@linkcode TestServerOptions.sso}). */
@@ -320,6 +326,7 @@ class TestServerImpl implements TestServer {
   #runner: JobRunner;
   #tls: boolean;
   #latencyMs: number;
+  #logRequests: boolean;
   #closed = false;
   sso: TestSso | undefined;
 
@@ -340,6 +347,7 @@ class TestServerImpl implements TestServer {
       throw new RangeError(`Cannot use latencyMs ${latencyMs}: it must be a non-negative number`);
     }
     this.#latencyMs = latencyMs;
+    this.#logRequests = options.logRequests ?? true;
   }
 
   get url(): string {
@@ -504,12 +512,14 @@ class TestServerImpl implements TestServer {
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
   ): Promise<Response> {
     const url = new URL(request.url);
-    this.requests.push({
-      method: request.method,
-      path: url.pathname,
-      query: url.search.slice(1),
-      headers: new Headers(request.headers),
-    });
+    if (this.#logRequests) {
+      this.requests.push({
+        method: request.method,
+        path: url.pathname,
+        query: url.search.slice(1),
+        headers: new Headers(request.headers),
+      });
+    }
     if (this.#latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#latencyMs));
     const fault = this.#takeFault(request.method, url.pathname);
     const bodyFault = fault && bodyFaultOf(fault);

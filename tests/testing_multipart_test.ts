@@ -132,6 +132,8 @@ Deno.test("parseServeArgs() reads repeatable flags and refuses bad ones", () => 
       organizations: [{ name: "acme", owner: "alice" }],
       jobSeconds: 0.5,
       storageDir: "/tmp/x",
+      // A server in a process of its own keeps no request log: nobody could read it.
+      logRequests: false,
     },
   });
   expect(parseServeArgs(["--latency-ms", "30"])).toMatchObject({ options: { latencyMs: 30 } });

@@ -616,3 +616,14 @@ Deno.test("test server: serves HTTPS with tls option", async () => {
   // No certificate tooling offline: only check that a bad PEM is refused at start.
   await expect(startTestServer({ tls: { cert: "x", key: "y" }, quiet: true })).rejects.toThrow();
 });
+
+Deno.test("the request log is kept by default, and not with logRequests: false", async () => {
+  for (const logRequests of [undefined, false]) {
+    await withServer({ logRequests }, async (server) => {
+      for (let i = 0; i < 3; i++) expect((await call(server, "status/")).status).toBe(200);
+      expect(server.requests.map((r) => r.path)).toEqual(
+        logRequests === false ? [] : Array(3).fill("/api/v1/status/"),
+      );
+    });
+  }
+});
