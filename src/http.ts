@@ -376,7 +376,8 @@ export class RequestCore {
         ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
       } as RequestInit);
       auth?.observe?.(response);
-      // The headers as sent, for a renewal after a 401 (`fetch` copies them: never changed since).
+      // The headers as sent, for a renewal after a 401: nothing here changes them after `fetch`
+      // (a custom `fetch` that changed the ones it is given would change what `renew` sees).
       return { response, sent: headers };
     } finally {
       clearTimeout(timer);

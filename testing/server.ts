@@ -190,7 +190,7 @@ export interface TestServer extends AsyncDisposable {
    * (see `failNextJob` of `jobs.ts`).
    */
   failNextJob(projectId: string, message: string): void;
-  /** Every request received, oldest first. */
+  /** Every request received, oldest first (none when `logRequests` is false). */
   readonly requests: LoggedRequest[];
   /** Empties {@linkcode TestServer.requests}. */
   clearRequests(): void;

@@ -43,6 +43,12 @@ Deno.test("RequestCore builds URLs", async (t) => {
     expect(a.baseUrl).toBe("https://example.org/api/v1/");
     expect(a.buildUrl(["projects"]).href).toBe("https://example.org/api/v1/projects/");
     expect(b.buildUrl(["projects", "p1"]).href).toBe("https://example.org/api/v1/projects/p1/");
+    // Empty pieces are dropped; no piece at all is the base URL itself, with one slash.
+    expect(b.buildUrl(["/projects//", "", "p1/"]).href).toBe(
+      "https://example.org/api/v1/projects/p1/",
+    );
+    expect(b.buildUrl([]).href).toBe("https://example.org/api/v1/");
+    expect(b.buildUrl(["", "/"]).href).toBe("https://example.org/api/v1/");
   });
 
   await t.step("percent-encodes every piece and keeps subfolders", () => {

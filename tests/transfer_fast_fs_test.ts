@@ -46,12 +46,14 @@ Deno.test("MetadataTimer stops inline calls on a slow file system, not for one s
   expect(timer([5, ...Array(20).fill(0.05)])).toBe(true); // one call held up by the scheduler
   expect(timer(Array(7).fill(2))).toBe(true); // too few calls to tell
   expect(timer(Array(8).fill(2))).toBe(false); // a network share: 2 ms each
-  expect(timer([25])).toBe(false); // one call this slow is enough
+  expect(timer([40, 8, ...Array(20).fill(0.05)])).toBe(true); // long hiccups, but few
+  expect(timer([0.05, 2, 0.05, 2, 2, 0.05, 2, 2])).toBe(false); // most calls slow
+  expect(timer([60])).toBe(false); // one call this slow is enough
   // A call that throws is timed too, and the error is the caller's.
   const t = new MetadataTimer(() => now);
   expect(() =>
     t.time(() => {
-      now += 30;
+      now += 60;
       throw new Error("boom");
     })
   ).toThrow("boom");

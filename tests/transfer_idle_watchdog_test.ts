@@ -35,3 +35,19 @@ Deno.test("IdleWatchdog keeps watching the others when one stops, and stops with
   await sleep(100);
   expect(idle).toEqual(["b"]);
 });
+
+Deno.test("IdleWatchdog does not count a time the thread was held up against the transfers", async () => {
+  const watchdog = new IdleWatchdog(200, 10);
+  const idle: string[] = [];
+  watchdog.watch(() => idle.push("held up")); // stops itself by firing
+  await sleep(30);
+  // A synchronous call that holds the thread for longer than the limit: nothing could arrive.
+  const until = performance.now() + 400;
+  while (performance.now() < until) { /* held up */ }
+  await sleep(50); // the late check runs first: the time held up is not silence
+  expect(idle).toEqual([]);
+  // A real silence afterwards is still noticed.
+  const deadline = performance.now() + 2000;
+  while (idle.length === 0 && performance.now() < deadline) await sleep(10);
+  expect(idle).toEqual(["held up"]);
+});

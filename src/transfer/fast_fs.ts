@@ -86,10 +86,11 @@ export function writeWholeFile(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Decides whether metadata calls are still made synchronously: no longer once their mean
- * time exceeds 1 ms over 8 calls or more (a network share; a local disk stays far below),
- * or once one call takes 20 ms. The mean, not each call: on a busy machine a fast call is
- * held up by the scheduler now and then.
+ * Decides whether metadata calls are still made synchronously: no longer once more than
+ * half of 8 or more calls took over 1 ms (a network share; a local disk takes some 20 µs),
+ * or once one call takes 50 ms (a share far away, found at its first call). Most calls, not
+ * each: on a busy machine a fast call is held up by the scheduler now and then. (While a
+ * call holds the thread, the stall detection of downloads does not count that time.)
  *
  * @example
  * ```ts
@@ -102,7 +103,7 @@ export function writeWholeFile(path: string, bytes: Uint8Array): Promise<void> {
 export class MetadataTimer {
   #inline = true;
   #calls = 0;
-  #totalMs = 0;
+  #slowCalls = 0;
   #now: () => number;
 
   /** @param now The clock, in milliseconds. */
@@ -123,8 +124,8 @@ export class MetadataTimer {
     } finally {
       const ms = this.#now() - start;
       this.#calls++;
-      this.#totalMs += ms;
-      if (ms > 20 || (this.#calls >= 8 && this.#totalMs / this.#calls > 1)) this.#inline = false;
+      if (ms > 1) this.#slowCalls++;
+      if (ms > 50 || (this.#calls >= 8 && this.#slowCalls * 2 > this.#calls)) this.#inline = false;
     }
   }
 }

@@ -34,6 +34,7 @@ export class IdleWatchdog {
   #checkMs: number;
   #watched = new Map<object, { last: number; onIdle: () => void }>();
   #interval: ReturnType<typeof setInterval> | undefined;
+  #lastCheck = 0;
 
   /** @param limitMs Inactivity after which `onIdle` is called. @param checkMs How often to look. */
   constructor(limitMs: number, checkMs: number = Math.min(1000, limitMs)) {
@@ -51,7 +52,10 @@ export class IdleWatchdog {
     const key = {};
     const entry = { last: performance.now(), onIdle };
     this.#watched.set(key, entry);
-    this.#interval ??= setInterval(() => this.#check(), this.#checkMs);
+    if (this.#interval === undefined) {
+      this.#lastCheck = performance.now();
+      this.#interval = setInterval(() => this.#check(), this.#checkMs);
+    }
     return {
       touch: () => {
         entry.last = performance.now();
@@ -62,6 +66,13 @@ export class IdleWatchdog {
 
   #check() {
     const now = performance.now();
+    // A check that comes late means this thread was held up (a long synchronous call, a
+    // stalled file system): no transfer could be touched meanwhile, so that time is not theirs.
+    const heldUpMs = now - this.#lastCheck - this.#checkMs;
+    this.#lastCheck = now;
+    if (heldUpMs > this.#checkMs) {
+      for (const entry of this.#watched.values()) entry.last += heldUpMs;
+    }
     for (const [key, entry] of this.#watched) {
       if (now - entry.last < this.#limitMs) continue;
       this.#forget(key);
