@@ -19,7 +19,7 @@
  * @module
  */
 import { rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import process from "node:process";
 import type { DirSnapshot } from "./dir_snapshot.ts";
 import { hostIdentity, isLeftBehind, ownerState } from "./live_process.ts";
@@ -40,6 +40,10 @@ const writingHere = new Set<string>();
 export interface PartialFile {
   /** Where to write. */
   readonly path: string;
+  /** The folder it is in: the target's. */
+  readonly dir: string;
+  /** Its name in that folder. */
+  readonly name: string;
   /** Whether it holds bytes of a run that was killed, to be verified and resumed. */
   readonly takenOver: boolean;
   /** Forgets it as this run's (after the rename into place, or after removing it). */
@@ -97,6 +101,8 @@ export async function claimPartial(
   writingHere.add(mine);
   const owned = (takenOver: boolean): PartialFile => ({
     path: join(dir, mine),
+    dir,
+    name: mine,
     takenOver,
     release: () => writingHere.delete(mine),
   });
@@ -121,13 +127,11 @@ export async function claimPartial(
  * @param dirs The listing of the target's directory taken before the run.
  * @param kept This run's partial file.
  */
-export async function removeStalePartials(dirs: DirSnapshot, kept: string): Promise<void> {
-  const dir = dirname(kept);
-  const name = basename(kept);
-  const target = name.slice(0, TEMP_PREFIX.length + 17); // `.qfc-<target>-`
-  for (const entry of await dirs.entriesStartingWith(dir, target)) {
-    if (entry !== name && (await isLeftBehindIn(dir, entry))) {
-      await rm(join(dir, entry), { force: true }).catch(() => {});
+export async function removeStalePartials(dirs: DirSnapshot, kept: PartialFile): Promise<void> {
+  const target = kept.name.slice(0, TEMP_PREFIX.length + 17); // `.qfc-<target>-`
+  for (const entry of await dirs.entriesStartingWith(kept.dir, target)) {
+    if (entry !== kept.name && (await isLeftBehindIn(kept.dir, entry))) {
+      await rm(join(kept.dir, entry), { force: true }).catch(() => {});
     }
   }
 }

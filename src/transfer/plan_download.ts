@@ -62,8 +62,9 @@ export async function planDownload(
   const settled: TransferResult[] = [];
   const candidates: TransferAction[] = [];
   // Refuse hostile names before anything touches the disk.
+  const root = resolve(localDir); // once: resolving a relative folder asks for the working directory
   for (const file of selected) {
-    const target = resolveLocalPath(localDir, file.name);
+    const target = resolveLocalPath(root, file.name);
     if (target.problem !== undefined) {
       settled.push({
         name: file.name,

@@ -42,8 +42,9 @@ const WHOLE_BODY_MAX = 256 * 1024;
 /** Downloads one file; a broken-off body is resumed, a file that cannot be continued restarted. */
 export const download: ActionRunner = {
   async attempt(ctx, action, tries): Promise<ActionOutcome> {
-    if (tries.attempt === 1) await makeFolder(ctx, action);
-    const partial = await partialOf(ctx, action);
+    const dir = dirname(action.localPath);
+    if (tries.attempt === 1) await makeFolder(ctx, action, dir);
+    const partial = await partialOf(ctx, action, dir);
     const temp = partial.path;
     try {
       const outcome = await fetchInto(ctx, action, partial, tries.attempt === 1);
@@ -59,7 +60,7 @@ export const download: ActionRunner = {
       await setCloudMtime(temp, action.lastModified);
       await putInPlace(action, temp);
       forgetPartial(ctx, action);
-      await removeStalePartials(ctx.dirs, temp);
+      await removeStalePartials(ctx.dirs, partial);
       return { status: FileTransferStatus.SUCCESS, size: outcome.size };
     } catch (error) {
       if (ctx.signal.aborted) {
@@ -86,12 +87,12 @@ export const download: ActionRunner = {
 };
 
 /** Creates the file's folder (inside `localDir`); a file in the way is named. */
-async function makeFolder(ctx: ActionContext, action: TransferAction): Promise<void> {
+async function makeFolder(ctx: ActionContext, action: TransferAction, dir: string): Promise<void> {
   try {
     if (ctx.localDir !== undefined) {
-      await mkdirInside(ctx.localDir, dirname(action.localPath), ctx.createdDirs);
+      await mkdirInside(ctx.localDir, dir, ctx.createdDirs);
     } else {
-      await mkdir(dirname(action.localPath), { recursive: true });
+      await mkdir(dir, { recursive: true });
     }
   } catch (error) {
     const code = (error as { code?: string }).code;
@@ -107,12 +108,15 @@ const partials = new WeakMap<ActionContext, Map<TransferAction, PartialFile>>();
  * This run's partial file for a download: on the first try, a partial of the same content left
  * by a run that is gone (taken over), or else a new one; no other run writes it.
  */
-async function partialOf(ctx: ActionContext, action: TransferAction): Promise<PartialFile> {
+async function partialOf(
+  ctx: ActionContext,
+  action: TransferAction,
+  dir: string,
+): Promise<PartialFile> {
   let mine = partials.get(ctx);
   if (!mine) partials.set(ctx, mine = new Map());
   let partial = mine.get(action);
   if (!partial) {
-    const dir = dirname(action.localPath);
     const content = action.etag ?? (action.version ? `version:${action.version}` : "");
     const prefix = partialPrefix(action.localPath, content);
     // Without an expected etag, bytes of another run cannot be verified: never taken over.
