@@ -70,10 +70,10 @@ export function countingCore(
 
 function countingFetch(requests: Record<string, number>): typeof fetch {
   return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const kind = `${init?.method ?? "GET"} ${
-      /\/files\/[^/]+\/$/.test(url.pathname) ? "listing" : "file"
-    }`;
+    // String work only: parsing a URL per request would weigh on the client being measured.
+    const href = input instanceof Request ? input.url : String(input);
+    const path = href.split(/[?#]/, 1)[0];
+    const kind = `${init?.method ?? "GET"} ${/\/files\/[^/]+\/$/.test(path) ? "listing" : "file"}`;
     requests[kind] = (requests[kind] ?? 0) + 1;
     return fetch(input, init);
   };
