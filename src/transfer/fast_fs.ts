@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { rename, utimes, writeFile } from "node:fs/promises";
 
 /** What {@linkcode fastStat} tells of a path. */
@@ -39,6 +39,7 @@ interface DenoFs {
     mtime: Date | null;
     ino: number | null;
   };
+  readFileSync(path: string): Uint8Array<ArrayBuffer>;
   writeFile(path: string, data: Uint8Array): Promise<void>;
   utime(path: string, atime: Date, mtime: Date): Promise<void>;
   utimeSync(path: string, atime: Date, mtime: Date): void;
@@ -78,6 +79,11 @@ export function fastStat(path: string): FastStat {
     mtimeMs: info.mtimeMs,
     ino: Number(info.ino),
   };
+}
+
+/** Reads a whole (small) file, synchronously, in one operation where the runtime has one. */
+export function readWholeFileSync(path: string): Uint8Array<ArrayBuffer> {
+  return deno ? deno.readFileSync(path) : new Uint8Array(readFileSync(path));
 }
 
 /** Creates or replaces `path` with `bytes`, in one operation where the runtime has one. */

@@ -16,6 +16,7 @@ import { FileTransferStatus, FileTransferType } from "../../types.ts";
 import { childController } from "../child_abort.ts";
 import { reasonOf } from "../failed_result.ts";
 import { etagOfFileOfSize } from "../file_etag.ts";
+import { fastStat } from "../fast_fs.ts";
 import { multipartFileBody, multipartFileBytes, multipartHeaders } from "../multipart.ts";
 import type { TransferAction } from "../plan.ts";
 import { latestVersionOf, type ListingMark } from "../project_listing.ts";
@@ -148,7 +149,7 @@ async function send(
 ): Promise<ActionOutcome> {
   const { localPath } = action;
   // The size may have changed since the walk; the body must announce the right one.
-  const info = await stat(localPath);
+  const info = fastStat(localPath);
   const size = info.size;
   memo.sent = { size, mtimeMs: info.mtimeMs };
   const boundary = `----qfieldcloud-${crypto.randomUUID()}`;
