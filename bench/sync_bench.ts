@@ -8,14 +8,18 @@
  * Each sync runs in its own process under `/usr/bin/time -v`: wall time is
  * process start to exit, and the peak RSS is the client's alone.
  *
+ * Each client runs with the CLI's V8 flag (`CLI_V8_FLAGS` of `scripts/compile.ts`), as
+ * `qfieldcloud-cli sync` does.
+ *
  * Options: --files N (default 20000; the sizes are 5000, 10000 and 20000 up to N),
- * --keep (keep the temporary folder).
+ * --no-cli-flags (run the clients without the CLI's V8 flag), --keep (keep the temporary folder).
  *
  * @module
  */
 import { Client } from "../mod.ts";
 import { startServer, timed } from "./bench_helpers.ts";
 import { markdownTable } from "./table.ts";
+import { CLI_V8_FLAGS } from "../scripts/compile.ts";
 
 const args = parseArgs(Deno.args);
 const MAX_FILES = args.files ?? 20_000;
@@ -116,7 +120,16 @@ async function writeFolder(dir: string, files: number) {
 }
 
 async function runSync(job: Record<string, unknown>): Promise<Measure> {
-  const cmd = [Deno.execPath(), "run", "-A", `${repo}bench/sync_client.ts`, JSON.stringify(job)];
+  // With the CLI's V8 flag, as `qfieldcloud-cli sync` runs (`--no-cli-flags` to leave it out).
+  const flags = args["no-cli-flags"] ? [] : [CLI_V8_FLAGS];
+  const cmd = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    ...flags,
+    `${repo}bench/sync_client.ts`,
+    JSON.stringify(job),
+  ];
   const m = await timed(cmd);
   const detail = JSON.parse(m.stdout.trim().split("\n").at(-1)!);
   log(`sync: ${m.ms.toFixed(0)} ms, ${JSON.stringify(detail)}`);
@@ -130,10 +143,13 @@ async function machine(): Promise<string> {
     `Deno ${Deno.version.deno}`;
 }
 
-function parseArgs(argv: string[]): { files?: number; keep?: boolean } {
-  const out: { files?: number; keep?: boolean } = {};
+function parseArgs(
+  argv: string[],
+): { files?: number; keep?: boolean; "no-cli-flags"?: boolean } {
+  const out: { files?: number; keep?: boolean; "no-cli-flags"?: boolean } = {};
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--keep") out.keep = true;
+    else if (argv[i] === "--no-cli-flags") out["no-cli-flags"] = true;
     else if (argv[i] === "--files") {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 1) {
