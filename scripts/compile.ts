@@ -25,8 +25,8 @@ export const TARGETS: Readonly<Record<string, string>> = {
 /**
  * The V8 flag the CLI runs with, in the binaries and in the README's install line: V8's young
  * generation stops at 4 MiB per semi-space instead of growing to 16. A first sync of 20,000
- * files then peaks at about 120 MiB instead of about 200 MiB, in the same time; nothing measured
- * got slower.
+ * files then peaked at 119 to 143 MiB instead of 179 to 227 MiB, in the same time; nothing
+ * measured got slower.
  */
 export const CLI_V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
 

@@ -59,3 +59,16 @@ Deno.test("MetadataTimer stops inline calls on a slow file system, not for one s
   ).toThrow("boom");
   expect(t.inline).toBe(false);
 });
+
+Deno.test("MetadataTimer notices a slow file system late in a long run of fast calls", () => {
+  let now = 0;
+  const timer = new MetadataTimer(() => now);
+  for (let i = 0; i < 10_000; i++) timer.time(() => now += 0.05); // a local disk, for long
+  let slowCalls = 0;
+  while (timer.inline && slowCalls < 1000) {
+    timer.time(() => now += 5); // then a network share
+    slowCalls++;
+  }
+  expect(timer.inline).toBe(false);
+  expect(slowCalls).toBeLessThanOrEqual(64);
+});

@@ -1,7 +1,7 @@
 import { expect } from "expect";
 import { join } from "node:path";
 import { etagOfBytes, QfcException } from "../mod.ts";
-import { multipartFileBody } from "../src/transfer/multipart.ts";
+import { multipartFileBody, multipartFileBytes } from "../src/transfer/multipart.ts";
 import { EtagWorker } from "../src/transfer/etag_worker.ts";
 
 const MiB = 1024 * 1024;
@@ -137,6 +137,46 @@ Deno.test("multipartFileBody() holds back the end until the bytes are one versio
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(EtagWorker.inUse).toBe(0);
       await body.stream.cancel();
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("multipartFileBytes() sends a small file only as the size and etag announced", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "notes.txt");
+    const text = new TextEncoder().encode("field notes, day 1\n");
+    const etag = etagOfBytes(text);
+    await Deno.writeFile(path, text);
+    const options = { filename: "notes.txt", size: text.length, boundary: "b0undary" };
+
+    await t.step("the same bytes as the streamed body, with or without the etag", async () => {
+      const streamed = await drain(multipartFileBody(path, options).stream);
+      for (const withEtag of [{ ...options, etag }, options]) {
+        const small = await multipartFileBytes(path, withEtag);
+        expect(small.length).toBe(small.bytes.byteLength);
+        expect(small.bytes).toEqual(streamed.bytes);
+      }
+    });
+
+    await t.step("a file that is not the size announced is refused, unread", async () => {
+      for (const size of [text.length - 1, text.length + 1, 0]) {
+        let told: unknown;
+        const refused = multipartFileBytes(path, {
+          ...options,
+          size,
+          onChanged: (error) => told = error,
+        });
+        await expect(refused).rejects.toThrow(/changed while uploading/);
+        expect(told).toBeInstanceOf(QfcException);
+      }
+    });
+
+    await t.step("a file of the size but not the etag announced is refused", async () => {
+      await expect(multipartFileBytes(path, { ...options, etag: "0".repeat(32) })).rejects
+        .toThrow(/changed while uploading/);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

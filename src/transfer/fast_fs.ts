@@ -93,7 +93,7 @@ export function writeWholeFile(path: string, bytes: Uint8Array): Promise<void> {
 
 /**
  * Decides whether metadata calls are still made synchronously: no longer once more than
- * half of 8 or more calls took over 1 ms (a network share; a local disk takes some 20 µs),
+ * half of 8 or more recent calls took over 1 ms (a network share; a local disk takes some 20 µs),
  * or once one call takes 50 ms (a share far away, found at its first call). Most calls, not
  * each: on a busy machine a fast call is held up by the scheduler now and then. (While a
  * call holds the thread, the stall detection of downloads does not count that time.)
@@ -131,6 +131,11 @@ export class MetadataTimer {
       const ms = this.#now() - start;
       this.#calls++;
       if (ms > 1) this.#slowCalls++;
+      // Recent calls weigh most: a share mounted later in a long-lived process is still noticed.
+      if (this.#calls >= 64) {
+        this.#calls /= 2;
+        this.#slowCalls /= 2;
+      }
       if (ms > 50 || (this.#calls >= 8 && this.#slowCalls * 2 > this.#calls)) this.#inline = false;
     }
   }

@@ -71,7 +71,7 @@ export class IdleWatchdog {
     const heldUpMs = now - this.#lastCheck - this.#checkMs;
     this.#lastCheck = now;
     if (heldUpMs > this.#checkMs) {
-      for (const entry of this.#watched.values()) entry.last += heldUpMs;
+      for (const entry of this.#watched.values()) entry.last = Math.min(now, entry.last + heldUpMs);
     }
     for (const [key, entry] of this.#watched) {
       if (now - entry.last < this.#limitMs) continue;

@@ -183,6 +183,8 @@ export async function multipartFileBytes(
   const { head, tail, headers, length } = frameOf(options);
   const size = options.size;
   const before = fastStat(localPath);
+  // Not read at all if it is no longer the size announced (it may have grown large since).
+  if (before.size !== size) throw changedWhileUploading(localPath, options);
   const data = readWholeFileSync(localPath);
   const after = fastStat(localPath);
   if (data.byteLength < size) {
