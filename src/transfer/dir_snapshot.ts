@@ -17,14 +17,10 @@ import { basename, dirname } from "node:path";
 export class DirSnapshot {
   #listings = new Map<string, Promise<Listing>>();
 
-  /** The entries of `dir` (none when it does not exist). */
-  async entries(dir: string): Promise<string[]> {
-    return (await this.#listing(dir)).names;
-  }
-
   /**
-   * The entries of `dir` whose name starts with `prefix`: a binary search in the names
-   * sorted once, so that asking for each of a folder's thousands of files stays cheap.
+   * The entries of `dir` whose name starts with `prefix` (all of them for `""`; none when `dir`
+   * does not exist): a binary search in the names sorted once, so that asking for each of a
+   * folder's thousands of files stays cheap.
    */
   async entriesStartingWith(dir: string, prefix: string): Promise<string[]> {
     const listing = await this.#listing(dir);
